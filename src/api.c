@@ -1,0 +1,392 @@
+/*
+ * api.c
+ *		schedule_job(), cancel_job() and reschedule_job().
+ *
+ * The functions run as the caller and check the caller's rights themselves;
+ * they then write the job tables as the extension owner (the owner of the
+ * scheduled_jobs schema), with SECURITY_LOCAL_USERID_CHANGE as core does for
+ * SECURITY DEFINER, since ordinary roles have no write privilege on them.
+ * A role acts only on jobs owned by roles it is a member of.
+ *
+ * Every write notes the job's run_at so that the scheduler is woken at
+ * commit if it sleeps past it (shmem.c).
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "parser/parse_func.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/syscache.h"
+#include "utils/timestamp.h"
+
+#include "api.h"
+#include "envelope.h"
+#include "shmem.h"
+
+PG_FUNCTION_INFO_V1(sj_schedule_job);
+PG_FUNCTION_INFO_V1(sj_cancel_job_by_id);
+PG_FUNCTION_INFO_V1(sj_cancel_job_by_key);
+PG_FUNCTION_INFO_V1(sj_reschedule_job_by_id);
+PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
+
+#define HISTORY_COLUMNS \
+	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
+	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
+
+static const char *const schedule_sql =
+"INSERT INTO scheduled_jobs.jobs AS j "
+"  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner) "
+"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+"ON CONFLICT (job_key) WHERE job_key IS NOT NULL DO UPDATE SET "
+"  run_at = excluded.run_at, channel = excluded.channel, "
+"  procedure = excluded.procedure, payload = excluded.payload, "
+"  max_attempts = excluded.max_attempts, timeout_ms = excluded.timeout_ms, "
+"  owner = excluded.owner, attempts = 0, created_at = excluded.created_at, "
+"  last_error = NULL, last_error_data = NULL "
+"WHERE pg_catalog.pg_has_role($8::pg_catalog.oid, j.owner::pg_catalog.oid, 'MEMBER') "
+"RETURNING j.id";
+
+#define CANCEL_SQL(cond) \
+	"WITH c AS (DELETE FROM scheduled_jobs.jobs " \
+	"  WHERE " cond " AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER') " \
+	"  RETURNING " HISTORY_COLUMNS ") " \
+	"INSERT INTO scheduled_jobs.job_history (" HISTORY_COLUMNS ", state, finished_at) " \
+	"SELECT " HISTORY_COLUMNS ", 'cancelled', pg_catalog.statement_timestamp() FROM c " \
+	"RETURNING id"
+
+#define RESCHEDULE_SQL(cond) \
+	"UPDATE scheduled_jobs.jobs SET run_at = $3 " \
+	"WHERE " cond " AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER') " \
+	"RETURNING id"
+
+static const char *const cancel_by_id_sql = CANCEL_SQL("id OPERATOR(pg_catalog.=) $1");
+static const char *const cancel_by_key_sql = CANCEL_SQL("job_key OPERATOR(pg_catalog.=) $1");
+static const char *const reschedule_by_id_sql = RESCHEDULE_SQL("id OPERATOR(pg_catalog.=) $1");
+static const char *const reschedule_by_key_sql = RESCHEDULE_SQL("job_key OPERATOR(pg_catalog.=) $1");
+
+/* Plans kept for the session; the plan cache re-plans them after DDL. */
+static SPIPlanPtr schedule_plan = NULL;
+static SPIPlanPtr cancel_by_id_plan = NULL;
+static SPIPlanPtr cancel_by_key_plan = NULL;
+static SPIPlanPtr reschedule_by_id_plan = NULL;
+static SPIPlanPtr reschedule_by_key_plan = NULL;
+
+/*
+ * Run one of our statements as the extension owner and return the first
+ * column of its first row (or 0 with *found = false).  Must be called inside
+ * a transaction.
+ */
+static int64
+run_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+			 Datum *values, const char *nulls, bool *found)
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	Oid			nspid;
+	HeapTuple	tup;
+	Oid			owner;
+	int64		result = 0;
+	int			ret;
+
+	nspid = get_namespace_oid("scheduled_jobs", false);
+	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for namespace %u", nspid);
+	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+	ReleaseSysCache(tup);
+
+	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   SECURITY_RESTRICTED_OPERATION);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (*plan == NULL)
+	{
+		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
+
+		if (p == NULL)
+			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+		SPI_keepplan(p);
+		*plan = p;
+	}
+	ret = SPI_execute_plan(*plan, values, nulls, false, 1);
+	if (ret < 0)
+		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
+	*found = SPI_processed > 0;
+	if (*found)
+	{
+		bool		isnull;
+
+		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+											 SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+	return result;
+}
+
+/* Reject a run_at that is not a finite timestamp. */
+static void
+check_run_at(TimestampTz run_at)
+{
+	if (TIMESTAMP_NOT_FINITE(run_at))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("run_at must be a finite timestamp"),
+				 errhint("Give a point in time, e.g. now() + interval '48 hours'.")));
+}
+
+/*
+ * sj_resolve_procedure
+ *		The OID of the procedure named by the possibly qualified, possibly
+ *		quoted name, taking one jsonb argument.  Errors if it does not exist
+ *		(unless missing_ok) or is not a procedure.  Checks no privilege.
+ */
+Oid
+sj_resolve_procedure(const char *procedure, bool missing_ok)
+{
+	List	   *names = stringToQualifiedNameList(procedure);
+	Oid			argtypes[1] = {JSONBOID};
+	Oid			procoid;
+
+	procoid = LookupFuncName(names, 1, argtypes, true);
+	if (!OidIsValid(procoid))
+	{
+		if (missing_ok)
+			return InvalidOid;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_FUNCTION),
+				 errmsg("procedure %s(jsonb) does not exist", procedure),
+				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE %s(payload jsonb).",
+						 procedure)));
+	}
+	if (get_func_prokind(procoid) != PROKIND_PROCEDURE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("%s(jsonb) is not a procedure", procedure),
+				 errhint("Jobs run procedures with CALL: use CREATE PROCEDURE.")));
+	return procoid;
+}
+
+/* Check a procedure target and return its canonical qualified name. */
+static char *
+check_procedure(const char *procedure)
+{
+	Oid			procoid = sj_resolve_procedure(procedure, false);
+	AclResult	aclresult;
+
+	aclresult = pg_proc_aclcheck(procoid, GetUserId(), ACL_EXECUTE);
+	if (aclresult != ACLCHECK_OK)
+		aclcheck_error(aclresult, OBJECT_PROCEDURE, get_func_name(procoid));
+
+	return quote_qualified_identifier(get_namespace_name(get_func_namespace(procoid)),
+									  get_func_name(procoid));
+}
+
+/* Check a NOTIFY target: the channel name and the size of the envelope. */
+static void
+check_channel(const char *channel, const char *job_key, Jsonb *payload)
+{
+	Size		env;
+	char	   *payload_text;
+
+	if (channel[0] == '\0')
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("channel must not be empty")));
+	if (strlen(channel) > SJ_CHANNEL_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("channel name too long"),
+				 errdetail("Channel names are at most %d bytes; this one has %zu.",
+						   SJ_CHANNEL_MAX, strlen(channel))));
+
+	payload_text = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
+	env = sj_envelope_max_size(job_key, strlen(payload_text));
+	if (env > SJ_NOTIFY_PAYLOAD_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("job too large for NOTIFY"),
+				 errdetail("Its NOTIFY envelope can take %zu bytes; NOTIFY payloads are at most %d bytes.",
+						   env, SJ_NOTIFY_PAYLOAD_MAX),
+				 errhint("Keep large data in a table and put its key in the payload.")));
+	pfree(payload_text);
+}
+
+/*
+ * schedule_job(run_at, channel, procedure, payload, job_key, max_attempts,
+ *				timeout) returns bigint
+ */
+Datum
+sj_schedule_job(PG_FUNCTION_ARGS)
+{
+	TimestampTz run_at;
+	char	   *channel = NULL;
+	char	   *procedure = NULL;
+	Jsonb	   *payload;
+	char	   *job_key = NULL;
+	int32		max_attempts;
+	int32		timeout_ms = 0;
+	bool		has_timeout = false;
+	Oid			argtypes[8] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID,
+	TEXTOID, INT4OID, INT4OID, REGROLEOID};
+	Datum		values[8];
+	char		nulls[8] = "        ";
+	bool		found;
+	int64		id;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("run_at must not be null")));
+	run_at = PG_GETARG_TIMESTAMPTZ(0);
+	check_run_at(run_at);
+
+	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("exactly one of channel and procedure must be given"),
+				 errhint("Give channel => 'name' to fire the job as NOTIFY, or procedure => 'schema.name' to CALL it.")));
+
+	if (PG_ARGISNULL(3))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("payload must not be null"),
+				 errhint("Pass '{}' for an empty payload, or 'null'::jsonb for a JSON null.")));
+	payload = PG_GETARG_JSONB_P(3);
+
+	if (!PG_ARGISNULL(4))
+	{
+		job_key = text_to_cstring(PG_GETARG_TEXT_PP(4));
+		if (job_key[0] == '\0')
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("job_key must not be empty"),
+					 errhint("Pass NULL for a job without a key.")));
+	}
+
+	if (PG_ARGISNULL(5))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("max_attempts must not be null")));
+	max_attempts = PG_GETARG_INT32(5);
+	if (max_attempts < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_attempts must be at least 1"),
+				 errdetail("max_attempts was %d.", max_attempts)));
+
+	if (!PG_ARGISNULL(6))
+	{
+		Interval   *timeout = PG_GETARG_INTERVAL_P(6);
+		int64		usecs;
+
+		usecs = timeout->time +
+			((int64) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY;
+		if (usecs < 0 || usecs / 1000 > PG_INT32_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("timeout must be between 0 and %d milliseconds", PG_INT32_MAX),
+					 errhint("A timeout of 0 means none.")));
+		timeout_ms = (int32) ((usecs + 999) / 1000);
+		has_timeout = true;
+	}
+
+	if (!PG_ARGISNULL(1))
+	{
+		channel = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		check_channel(channel, job_key, payload);
+	}
+	else
+		procedure = check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+
+	values[0] = TimestampTzGetDatum(run_at);
+	values[1] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
+	nulls[1] = channel ? ' ' : 'n';
+	values[2] = procedure ? CStringGetTextDatum(procedure) : (Datum) 0;
+	nulls[2] = procedure ? ' ' : 'n';
+	values[3] = JsonbPGetDatum(payload);
+	values[4] = job_key ? CStringGetTextDatum(job_key) : (Datum) 0;
+	nulls[4] = job_key ? ' ' : 'n';
+	values[5] = Int32GetDatum(max_attempts);
+	values[6] = Int32GetDatum(timeout_ms);
+	nulls[6] = has_timeout ? ' ' : 'n';
+	values[7] = ObjectIdGetDatum(GetUserId());
+
+	id = run_as_owner(&schedule_plan, schedule_sql, 8, argtypes, values, nulls, &found);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNIQUE_VIOLATION),
+				 errmsg("job_key \"%s\" is taken by a pending job of another role", job_key),
+				 errdetail("A pending job_key can only be replaced by a member of the role that owns the job.")));
+
+	sj_wake_scheduler_at_commit(run_at);
+	PG_RETURN_INT64(id);
+}
+
+/* Shared body of cancel_job() and reschedule_job(). */
+static Datum
+change_job(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
+		   bool reschedule)
+{
+	Oid			argtypes[3] = {keytype, OIDOID, TIMESTAMPTZOID};
+	Datum		values[3];
+	bool		found;
+
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = ObjectIdGetDatum(GetUserId());
+	if (reschedule)
+	{
+		TimestampTz run_at = PG_GETARG_TIMESTAMPTZ(1);
+
+		check_run_at(run_at);
+		values[2] = TimestampTzGetDatum(run_at);
+		(void) run_as_owner(plan, sql, 3, argtypes, values, NULL, &found);
+		if (found)
+			sj_wake_scheduler_at_commit(run_at);
+	}
+	else
+		(void) run_as_owner(plan, sql, 2, argtypes, values, NULL, &found);
+
+	PG_RETURN_BOOL(found);
+}
+
+/* cancel_job(job_id bigint) returns boolean */
+Datum
+sj_cancel_job_by_id(PG_FUNCTION_ARGS)
+{
+	return change_job(fcinfo, &cancel_by_id_plan, cancel_by_id_sql, INT8OID, false);
+}
+
+/* cancel_job(job_key text) returns boolean */
+Datum
+sj_cancel_job_by_key(PG_FUNCTION_ARGS)
+{
+	return change_job(fcinfo, &cancel_by_key_plan, cancel_by_key_sql, TEXTOID, false);
+}
+
+/* reschedule_job(job_id bigint, run_at timestamptz) returns boolean */
+Datum
+sj_reschedule_job_by_id(PG_FUNCTION_ARGS)
+{
+	return change_job(fcinfo, &reschedule_by_id_plan, reschedule_by_id_sql, INT8OID, true);
+}
+
+/* reschedule_job(job_key text, run_at timestamptz) returns boolean */
+Datum
+sj_reschedule_job_by_key(PG_FUNCTION_ARGS)
+{
+	return change_job(fcinfo, &reschedule_by_key_plan, reschedule_by_key_sql, TEXTOID, true);
+}

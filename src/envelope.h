@@ -1,0 +1,19 @@
+/*
+ * envelope.h
+ *		The JSON envelope a NOTIFY job is sent as, and its size limit.
+ */
+#ifndef SJ_ENVELOPE_H
+#define SJ_ENVELOPE_H
+
+#include "lib/stringinfo.h"
+#include "utils/timestamp.h"
+
+/* NOTIFY's own limits (commands/async.c): payload < BLCKSZ - NAMEDATALEN - 128 */
+#define SJ_NOTIFY_PAYLOAD_MAX	(BLCKSZ - NAMEDATALEN - 128 - 1)
+#define SJ_CHANNEL_MAX			(NAMEDATALEN - 1)
+
+extern void sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
+							  TimestampTz run_at, const char *payload);
+extern Size sj_envelope_max_size(const char *job_key, Size payload_len);
+
+#endif							/* SJ_ENVELOPE_H */

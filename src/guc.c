@@ -1,0 +1,88 @@
+/*
+ * guc.c
+ *		The scheduled_jobs.* configuration parameters.
+ *
+ * Each C variable is named after its GUC.  Sizes of shared memory are fixed
+ * at server start; everything else is reloaded with SIGHUP.
+ */
+#include "postgres.h"
+
+#include <limits.h>
+
+#include "utils/guc.h"
+
+#include "guc.h"
+
+int			sj_batch_size = 1000;
+int			sj_max_sleep = 60000;
+bool		sj_paused = false;
+int			sj_max_databases = 64;
+int			sj_max_executors = 4;
+int			sj_executor_idle_timeout = 60000;
+int			sj_job_timeout = 0;
+int			sj_retry_base_delay = 1000;
+int			sj_retry_max_delay = 3600000;
+
+/*
+ * sj_guc_init
+ *		Define the parameters.  Called once from _PG_init.
+ */
+void
+sj_guc_init(void)
+{
+	DefineCustomIntVariable("scheduled_jobs.batch_size",
+							"Most NOTIFY jobs fired in one transaction.",
+							"Larger batches take the cluster-wide NOTIFY lock and flush WAL less often.",
+							&sj_batch_size, 1000, 1, 100000,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.max_sleep",
+							"Longest time a scheduler sleeps with nothing due.",
+							"A safety cap only: schedulers are woken at the commit of every earlier job.",
+							&sj_max_sleep, 60000, 1000, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomBoolVariable("scheduled_jobs.paused",
+							 "Stops firing jobs; scheduling still works.",
+							 "Due jobs stay pending and fire once this is turned off again, e.g. after a restore.",
+							 &sj_paused, false,
+							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.max_databases",
+							"Most databases that can run a scheduler at once.",
+							NULL,
+							&sj_max_databases, 64, 1, 10000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.max_executors",
+							"Most executors running procedure jobs in one database.",
+							"Each executor is a background worker: leave room in max_worker_processes.",
+							&sj_max_executors, 4, 0, 1000,
+							PGC_POSTMASTER, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.executor_idle_timeout",
+							"Time an idle executor waits for work before it exits.",
+							NULL,
+							&sj_executor_idle_timeout, 60000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.job_timeout",
+							"Default statement timeout of each attempt of a procedure job.",
+							"0 means no timeout; schedule_job(..., timeout => ...) overrides it per job.",
+							&sj_job_timeout, 0, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.retry_base_delay",
+							"Delay before the first retry of a failed procedure job.",
+							"Each further retry waits twice as long, with up to 25% jitter.",
+							&sj_retry_base_delay, 1000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.retry_max_delay",
+							"Longest delay between two attempts of a procedure job.",
+							NULL,
+							&sj_retry_max_delay, 3600000, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	MarkGUCPrefixReserved("scheduled_jobs");
+}

@@ -1,0 +1,307 @@
+/*
+ * launcher.c
+ *		The launcher: starts and restarts one scheduler per database.
+ *
+ * The launcher connects to no database, so it reads only pg_database.  It
+ * cannot see which databases have the extension: it starts a scheduler in
+ * every database that allows connections, and a scheduler that finds no
+ * extension marks its slot no_extension and exits with 0.  Such a database
+ * gets a scheduler again only when CREATE EXTENSION commits there (the
+ * utility hook kicks the slot).  A scheduler that died for another reason is
+ * restarted with a growing delay.  Schedulers are BGW_NEVER_RESTART: the
+ * launcher owns every restart, so DROP DATABASE never meets a scheduler
+ * coming back on its own.
+ *
+ * The launcher sleeps on its latch: it is woken when a scheduler starts or
+ * stops (bgw_notify_pid, and the scheduler's exit callback), when a database
+ * is created or the extension is, and when DDL lets go of a database.  A
+ * long safety cap (scheduled_jobs.max_sleep) rescans pg_database.
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/pg_database.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "guc.h"
+#include "launcher.h"
+#include "shmem.h"
+
+/* Delays before restarting a scheduler that stopped without reason. */
+#define SJ_RESTART_MIN_MS	1000
+#define SJ_RESTART_MAX_MS	60000
+
+/* Launcher-local state of each slot. */
+typedef struct LauncherSlot
+{
+	BackgroundWorkerHandle *handle; /* scheduler we started, if any */
+	int			delay_ms;		/* delay before the next restart */
+} LauncherSlot;
+
+static LauncherSlot *lslots;
+
+/*
+ * sj_launcher_register
+ *		Register the launcher with the postmaster.  Called from _PG_init.
+ */
+void
+sj_launcher_register(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 5;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sj_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "scheduled_jobs launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "scheduled_jobs launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
+static void
+launcher_detach(int code, Datum arg)
+{
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	if (SjShmem->launcher_pid == MyProcPid)
+	{
+		SjShmem->launcher_pid = 0;
+		SjShmem->launcher_latch = NULL;
+	}
+	LWLockRelease(SjShmem->lock);
+}
+
+/* The OIDs of the databases a scheduler may run in. */
+static List *
+database_list(void)
+{
+	List	   *dbs = NIL;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	MemoryContext caller = CurrentMemoryContext;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	rel = table_open(DatabaseRelationId, AccessShareLock);
+	scan = table_beginscan_catalog(rel, 0, NULL);
+	while (HeapTupleIsValid(tup = heap_getnext(scan, ForwardScanDirection)))
+	{
+		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
+		MemoryContext old;
+
+		/* templates are copied with CREATE DATABASE: keep out of them */
+		if (!db->datallowconn || db->datistemplate || db->datconnlimit == -2)
+			continue;
+		old = MemoryContextSwitchTo(caller);
+		dbs = lappend_oid(dbs, db->oid);
+		MemoryContextSwitchTo(old);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	MemoryContextSwitchTo(caller);
+	return dbs;
+}
+
+/* Start the scheduler of slot i.  Caller holds the lock exclusively. */
+static void
+start_scheduler(int i)
+{
+	SjDbSlot   *slot = &SjShmem->dbs[i];
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sj_scheduler_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "scheduled_jobs scheduler for database %u", slot->dboid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "scheduled_jobs scheduler");
+	worker.bgw_main_arg = ObjectIdGetDatum(slot->dboid);
+	worker.bgw_notify_pid = MyProcPid;
+
+	slot->last_start = GetCurrentTimestamp();
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start the scheduled_jobs scheduler of database %u", slot->dboid),
+				 errdetail("No background worker slot is free; jobs of that database wait."),
+				 errhint("Raise max_worker_processes.")));
+		lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2, SJ_RESTART_MIN_MS),
+								 SJ_RESTART_MAX_MS);
+		return;
+	}
+	lslots[i].handle = handle;
+	slot->kicked = false;
+	slot->no_extension = false;
+}
+
+/*
+ * One pass: match the slots with pg_database, then start every scheduler
+ * that should run and does not.  Returns how long the launcher may sleep.
+ */
+static long
+launcher_pass(void)
+{
+	List	   *dbs = database_list();
+	TimestampTz now = GetCurrentTimestamp();
+	long		sleep_ms = sj_max_sleep;
+	ListCell   *lc;
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	SjShmem->rescan = false;
+
+	/* forget databases that are gone, once nothing holds them */
+	for (int i = 0; i < SjShmem->max_databases; i++)
+	{
+		SjDbSlot   *slot = &SjShmem->dbs[i];
+		pid_t		pid;
+
+		if (!OidIsValid(slot->dboid) || list_member_oid(dbs, slot->dboid))
+			continue;
+		if (lslots[i].handle &&
+			GetBackgroundWorkerPid(lslots[i].handle, &pid) != BGWH_STOPPED)
+			continue;
+		if (slot->hold_count > 0 || slot->scheduler_pid != 0)
+			continue;
+		slot->dboid = InvalidOid;
+		if (lslots[i].handle)
+			pfree(lslots[i].handle);
+		lslots[i].handle = NULL;
+		lslots[i].delay_ms = 0;
+	}
+
+	/* give new databases a slot */
+	foreach(lc, dbs)
+	{
+		Oid			dboid = lfirst_oid(lc);
+		int			i;
+
+		if (sj_find_db_slot(dboid) >= 0)
+			continue;
+		i = sj_find_db_slot(InvalidOid);
+		if (i < 0)
+		{
+			ereport(WARNING,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("scheduled_jobs cannot run in database %u", dboid),
+					 errdetail("All %d database slots are taken.", SjShmem->max_databases),
+					 errhint("Raise scheduled_jobs.max_databases.")));
+			break;
+		}
+		sj_init_db_slot(i, dboid);
+		lslots[i].handle = NULL;
+		lslots[i].delay_ms = 0;
+	}
+
+	/* start what should run */
+	for (int i = 0; i < SjShmem->max_databases; i++)
+	{
+		SjDbSlot   *slot = &SjShmem->dbs[i];
+		pid_t		pid;
+		long		wait_ms;
+
+		if (!OidIsValid(slot->dboid) || slot->scheduler_pid != 0 || slot->hold_count > 0)
+			continue;
+		if (lslots[i].handle)
+		{
+			if (GetBackgroundWorkerPid(lslots[i].handle, &pid) != BGWH_STOPPED)
+				continue;		/* starting: it attaches soon */
+			pfree(lslots[i].handle);
+			lslots[i].handle = NULL;
+			/* it died without a reason: back off, unless it had run a while */
+			if (!slot->no_extension)
+			{
+				if (TimestampDifferenceExceeds(slot->last_start, now, SJ_RESTART_MAX_MS))
+					lslots[i].delay_ms = SJ_RESTART_MIN_MS;
+				else
+					lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2, SJ_RESTART_MIN_MS),
+											 SJ_RESTART_MAX_MS);
+			}
+		}
+		if (slot->no_extension && !slot->kicked)
+			continue;
+		if (slot->kicked)
+			lslots[i].delay_ms = 0;
+
+		wait_ms = TimestampDifferenceMilliseconds(now,
+												  TimestampTzPlusMilliseconds(slot->last_start,
+																			  lslots[i].delay_ms));
+		if (slot->last_start != 0 && wait_ms > 0)
+		{
+			sleep_ms = Min(sleep_ms, wait_ms);
+			continue;
+		}
+		start_scheduler(i);
+	}
+	LWLockRelease(SjShmem->lock);
+	list_free(dbs);
+	return sleep_ms;
+}
+
+/*
+ * sj_launcher_main
+ *		Entry point of the launcher.
+ */
+void
+sj_launcher_main(Datum main_arg)
+{
+	MemoryContext loop_ctx;
+
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	SjShmem->launcher_pid = MyProcPid;
+	SjShmem->launcher_latch = MyLatch;
+	LWLockRelease(SjShmem->lock);
+	before_shmem_exit(launcher_detach, (Datum) 0);
+
+	lslots = MemoryContextAllocZero(TopMemoryContext,
+									SjShmem->max_databases * sizeof(LauncherSlot));
+	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs launcher",
+									 ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		long		sleep_ms;
+
+		MemoryContextSwitchTo(loop_ctx);
+		sleep_ms = launcher_pass();
+		MemoryContextReset(loop_ctx);
+
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 sleep_ms, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+	}
+}
