@@ -20,6 +20,7 @@
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -157,11 +158,13 @@ check_run_at(TimestampTz run_at)
 Oid
 sj_resolve_procedure(const char *procedure, bool missing_ok)
 {
-	List	   *names = stringToQualifiedNameList(procedure);
-	Oid			argtypes[1] = {JSONBOID};
+	ObjectWithArgs *owa = makeNode(ObjectWithArgs);
 	Oid			procoid;
 
-	procoid = LookupFuncName(names, 1, argtypes, true);
+	owa->objname = stringToQualifiedNameList(procedure);
+	owa->objargs = list_make1(makeTypeNameFromOid(JSONBOID, -1));
+	/* OBJECT_ROUTINE: functions too, to tell them apart below */
+	procoid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
 	if (!OidIsValid(procoid))
 	{
 		if (missing_ok)

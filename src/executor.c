@@ -1,11 +1,598 @@
+/*
+ * executor.c
+ *		Executors: background workers that CALL procedure jobs.
+ *
+ * A pool of at most scheduled_jobs.max_executors executors per database,
+ * started on demand by the scheduler (sj_dispatch_procedure_jobs) and gone
+ * after scheduled_jobs.executor_idle_timeout without work.
+ *
+ * One job is one transaction:
+ *	 claim (FOR UPDATE SKIP LOCKED: executors never share a job)
+ *	 -> CALL procedure(payload) as the owner, in a subtransaction
+ *	 -> move the job to job_history as succeeded (or, on error, record the
+ *		error and retry later with backoff, or keep it as failed)
+ *	 -> commit.
+ * The procedure's effects and the job's completion commit together, so a
+ * crash anywhere leaves the job either untouched (it runs again) or done.
+ *
+ * The CALL runs as the job's owner with SECURITY_LOCAL_USERID_CHANGE, as core
+ * runs SECURITY DEFINER functions: the job cannot SET ROLE or SET SESSION
+ * AUTHORIZATION back to the worker's superuser identity.  It runs under its
+ * own GUC nest level, and what it leaves in the session (temp tables, LISTEN,
+ * session advisory locks, prepared statements, held cursors) is cleared
+ * before the next job.
+ */
 #include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "commands/extension.h"
+#include "commands/prepare.h"
+#include "commands/sequence.h"
+#include "common/pg_prng.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lock.h"
+#include "storage/proc.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/json.h"
+#include "utils/portal.h"
+#include "utils/regproc.h"
+#include "utils/snapmgr.h"
+#include "utils/syscache.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
 #include "executor.h"
+#include "guc.h"
+#include "shmem.h"
+#include "worker.h"
+
+/* Handles of the executors this scheduler started, by executor slot. */
+static BackgroundWorkerHandle **exec_handles = NULL;
+static TimestampTz last_start_warning = 0;
+
+/* The executor's own slot. */
+static SjExecutorSlot *my_exec = NULL;
+
+static SPIPlanPtr dispatch_plan = NULL;
+static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr finish_plan = NULL;
+static SPIPlanPtr retry_plan = NULL;
+
+#define JOB_COLUMNS \
+	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
+	"timeout_ms, owner, attempts, created_at"
+
+static const char *const claim_sql =
+"SELECT id, procedure, payload, owner::pg_catalog.oid, attempts, max_attempts, timeout_ms "
+"FROM scheduled_jobs.jobs "
+"WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
+"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+/* $1 id, $2 state, $3 fired_at, $4 last_error, $5 last_error_data */
+static const char *const finish_sql =
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
+"  RETURNING " JOB_COLUMNS ", last_error, last_error_data) "
+"INSERT INTO scheduled_jobs.job_history (" JOB_COLUMNS ", last_error, last_error_data, "
+"  state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, "
+"  COALESCE($4, last_error), COALESCE($5, last_error_data), "
+"  $2, $3, pg_catalog.clock_timestamp() FROM done";
+
+/* $1 id, $2 next run_at, $3 last_error, $4 last_error_data */
+static const char *const retry_sql =
+"UPDATE scheduled_jobs.jobs SET attempts = attempts OPERATOR(pg_catalog.+) 1, "
+"  run_at = $2, last_error = $3, last_error_data = $4 "
+"WHERE id OPERATOR(pg_catalog.=) $1";
+
+/* A claimed job, copied out of SPI memory. */
+typedef struct SjJob
+{
+	int64		id;
+	char	   *procedure;
+	Datum		payload;
+	Oid			owner;
+	int32		attempts;		/* before this one */
+	int32		max_attempts;
+	int32		timeout_ms;		/* -1: the GUC default */
+	TimestampTz fired_at;
+} SjJob;
+
+/* ----------------------------------------------------------------
+ * Scheduler side
+ * ----------------------------------------------------------------
+ */
+
+/* Register executor e of database slot dbslot.  Caller holds the lock. */
+static bool
+start_executor(int dbslot, int e)
+{
+	BackgroundWorker worker;
+	Oid			dboid = SjShmem->dbs[dbslot].dboid;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sj_executor_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "scheduled_jobs executor %d for database %u", e, dboid);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "scheduled_jobs executor");
+	worker.bgw_main_arg = Int32GetDatum(dbslot * SjShmem->max_executors + e);
+	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &exec_handles[e]))
+	{
+		exec_handles[e] = NULL;
+		return false;
+	}
+	sj_executor_slots(dbslot)[e].reserved = true;
+	return true;
+}
+
+/*
+ * sj_dispatch_procedure_jobs
+ *		Called by the scheduler in its pass: wake idle executors, or start new
+ *		ones, for the procedure jobs that are due.  Returns when the scheduler
+ *		must look again: the earliest future procedure job, or soon if an
+ *		executor could not be started.  Inside a transaction, with SPI.
+ */
 TimestampTz
 sj_dispatch_procedure_jobs(int dbslot)
 {
-	return DT_NOEND;
+	SjExecutorSlot *ex;
+	int64		n_due;
+	TimestampTz next = DT_NOEND;
+	bool		isnull;
+	Datum		d;
+	int			idle = 0,
+				starting = 0,
+				running = 0;
+
+	if (SjShmem->max_executors == 0)
+		return DT_NOEND;
+	if (exec_handles == NULL)
+		exec_handles = MemoryContextAllocZero(TopMemoryContext,
+											  SjShmem->max_executors * sizeof(BackgroundWorkerHandle *));
+	if (dispatch_plan == NULL)
+	{
+		char	   *sql = psprintf("SELECT (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs "
+								   "  WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
+								   "  ORDER BY run_at LIMIT %d) d), "
+								   "(SELECT run_at FROM scheduled_jobs.jobs "
+								   "  WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.>) pg_catalog.now() "
+								   "  ORDER BY run_at LIMIT 1)",
+								   SjShmem->max_executors);
+
+		dispatch_plan = sj_prepare(sql, 0, NULL);
+	}
+	if (SPI_execute_plan(dispatch_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not count due procedure jobs");
+	n_due = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	if (!isnull)
+		next = DatumGetTimestampTz(d);
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	ex = sj_executor_slots(dbslot);
+	for (int e = 0; e < SjShmem->max_executors; e++)
+	{
+		pid_t		pid;
+
+		/* forget registrations whose worker died before attaching */
+		if (ex[e].reserved && ex[e].pid == 0 && exec_handles[e] &&
+			GetBackgroundWorkerPid(exec_handles[e], &pid) == BGWH_STOPPED)
+			ex[e].reserved = false;
+		if (ex[e].pid != 0 && ex[e].idle)
+		{
+			if (idle < n_due)
+				SetLatch(ex[e].latch);
+			idle++;
+		}
+		else if (ex[e].pid != 0)
+			running++;
+		else if (ex[e].reserved)
+			starting++;
+	}
+	for (int e = 0; e < SjShmem->max_executors && n_due > idle + starting; e++)
+	{
+		if (ex[e].pid != 0 || ex[e].reserved)
+			continue;
+		if (exec_handles[e])
+		{
+			pfree(exec_handles[e]);
+			exec_handles[e] = NULL;
+		}
+		if (!start_executor(dbslot, e))
+		{
+			TimestampTz now = GetCurrentTimestamp();
+
+			if (TimestampDifferenceExceeds(last_start_warning, now, 10000))
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("could not start a scheduled_jobs executor"),
+						 errdetail("No background worker slot is free; %d executors run, due procedure jobs wait.",
+								   running + idle),
+						 errhint("Raise max_worker_processes.")));
+				last_start_warning = now;
+			}
+			next = Min(next, TimestampTzPlusMilliseconds(now, 1000));
+			break;
+		}
+		starting++;
+	}
+	LWLockRelease(SjShmem->lock);
+	return next;
 }
+
+/* ----------------------------------------------------------------
+ * Executor side
+ * ----------------------------------------------------------------
+ */
+
+static void
+executor_detach(int code, Datum arg)
+{
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	if (my_exec->pid == MyProcPid)
+	{
+		my_exec->pid = 0;
+		my_exec->latch = NULL;
+		my_exec->idle = false;
+		my_exec->reserved = false;
+	}
+	LWLockRelease(SjShmem->lock);
+}
+
+/* Delay before attempt n + 1 after n failed attempts: exponential, jittered. */
+static int64
+retry_delay_ms(int attempts)
+{
+	double		delay = sj_retry_base_delay;
+
+	for (int i = 1; i < attempts && delay < sj_retry_max_delay; i++)
+		delay *= 2;
+	delay = Min(delay, (double) sj_retry_max_delay);
+	return (int64) (delay * (1.0 + 0.25 * pg_prng_double(&pg_global_prng_state)));
+}
+
+/*
+ * The error of an attempt as jsonb text: sqlstate, message, detail, hint,
+ * context.  A procedure that ends the transaction gets a hint why it cannot.
+ */
+static char *
+error_json(ErrorData *edata)
+{
+	StringInfoData buf;
+	const char *hint = edata->hint;
+
+	if (edata->sqlerrcode == ERRCODE_INVALID_TRANSACTION_TERMINATION)
+		hint = "Procedure jobs run inside the job's transaction, so that their effects and the job's completion commit together: they cannot COMMIT or ROLLBACK.";
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"sqlstate\": ");
+	escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+	appendStringInfoString(&buf, ", \"message\": ");
+	escape_json(&buf, edata->message ? edata->message : "");
+	if (edata->detail)
+	{
+		appendStringInfoString(&buf, ", \"detail\": ");
+		escape_json(&buf, edata->detail);
+	}
+	if (hint)
+	{
+		appendStringInfoString(&buf, ", \"hint\": ");
+		escape_json(&buf, hint);
+	}
+	if (edata->context)
+	{
+		appendStringInfoString(&buf, ", \"context\": ");
+		escape_json(&buf, edata->context);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * Run the job's CALL as its owner, in a subtransaction of the job's
+ * transaction.  Returns NULL on success, else the error (in job_ctx).
+ */
+static ErrorData *
+call_procedure(SjJob *job, MemoryContext job_ctx)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : sj_job_timeout;
+	ErrorData  *volatile edata = NULL;
+	Oid			save_userid;
+	int			save_sec_context;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(job_ctx);
+	PG_TRY();
+	{
+		int			nestlevel;
+		Oid			argtypes[1] = {JSONBOID};
+		char	   *sql;
+
+		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->owner)))
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("role %u, the owner of job " INT64_FORMAT ", does not exist",
+							job->owner, job->id)));
+
+		/* re-quote the stored name: it only ever reaches SQL quoted */
+		sql = psprintf("CALL %s($1)",
+					   NameListToQuotedString(stringToQualifiedNameList(job->procedure)));
+
+		nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", "\"$user\", public",
+								 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		GetUserIdAndSecContext(&save_userid, &save_sec_context);
+		SetUserIdAndSecContext(job->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		if (timeout_ms > 0)
+			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
+
+		if (SPI_execute_with_args(sql, 1, argtypes, &job->payload, NULL, false, 0) < 0)
+			elog(ERROR, "could not CALL %s", job->procedure);
+		/* deferred constraints and triggers fire here, under this boundary */
+		if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) < 0)
+			elog(ERROR, "could not check deferred constraints");
+
+		if (timeout_ms > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		SetUserIdAndSecContext(save_userid, save_sec_context);
+		AtEOXact_GUC(false, nestlevel);
+
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		if (timeout_ms > 0)
+			disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(job_ctx);
+		edata = CopyErrorData();
+		FlushErrorState();
+		/* restores the user, the GUCs and SPI's state of before the CALL */
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(job_ctx);
+	CurrentResourceOwner = owner;
+	return edata;
+}
+
+/*
+ * Clear what a job may have left in the session.  The user id, security
+ * context and GUCs are restored by the job's own boundary; these outlive a
+ * transaction.  Temp objects and LISTEN go inside the job's transaction.
+ */
+static void
+clear_session_in_xact(void)
+{
+	Oid			temp_nsp,
+				temp_toast_nsp;
+
+	GetTempNamespaceState(&temp_nsp, &temp_toast_nsp);
+	if (OidIsValid(temp_nsp))
+		ResetTempTableNamespace();
+	Async_UnlistenAll();
+}
+
+static void
+clear_session_after_xact(void)
+{
+	LockReleaseSession(USER_LOCKMETHOD);
+	DropAllPreparedStatements();
+	PortalHashTableDeleteAll();
+	ResetSequenceCaches();
+}
+
+/*
+ * Claim and run one due procedure job.  Returns false if none was due.
+ */
+static bool
+run_one_job(MemoryContext job_ctx)
+{
+	SjJob		job;
+	ErrorData  *edata;
+	bool		isnull;
+	HeapTuple	tup;
+	TupleDesc	desc;
+	Datum		d;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	if (sj_paused || !OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return false;
+	}
+
+	if (claim_plan == NULL)
+		claim_plan = sj_prepare(claim_sql, 0, NULL);
+	if (SPI_execute_plan(claim_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not claim a procedure job");
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		return false;
+	}
+	my_exec->idle = false;
+
+	MemoryContextSwitchTo(job_ctx);
+	tup = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	job.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	job.procedure = SPI_getvalue(tup, desc, 2);
+	job.payload = SPI_datumTransfer(SPI_getbinval(tup, desc, 3, &isnull), false, -1);
+	job.owner = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	job.attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	job.max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+	d = SPI_getbinval(tup, desc, 7, &isnull);
+	job.timeout_ms = isnull ? -1 : DatumGetInt32(d);
+	job.fired_at = GetCurrentTransactionStartTimestamp();
+
+	pgstat_report_activity(STATE_RUNNING, psprintf("job " INT64_FORMAT ": CALL %s", job.id, job.procedure));
+	edata = call_procedure(&job, job_ctx);
+	clear_session_in_xact();
+
+	if (edata == NULL || job.attempts + 1 >= job.max_attempts)
+	{
+		Oid			argtypes[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+		Datum		values[5];
+		char		nulls[5] = "     ";
+
+		values[0] = Int64GetDatum(job.id);
+		values[1] = CStringGetTextDatum(edata ? "failed" : "succeeded");
+		values[2] = TimestampTzGetDatum(job.fired_at);
+		if (edata)
+		{
+			values[3] = CStringGetTextDatum(edata->message ? edata->message : "");
+			values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
+		}
+		else
+			nulls[3] = nulls[4] = 'n';
+		if (finish_plan == NULL)
+			finish_plan = sj_prepare(finish_sql, 5, argtypes);
+		if (SPI_execute_plan(finish_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not finish job " INT64_FORMAT, job.id);
+	}
+	else
+	{
+		Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+		Datum		values[4];
+		TimestampTz next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   retry_delay_ms(job.attempts + 1));
+
+		values[0] = Int64GetDatum(job.id);
+		values[1] = TimestampTzGetDatum(next);
+		values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
+		values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
+		if (retry_plan == NULL)
+			retry_plan = sj_prepare(retry_sql, 4, argtypes);
+		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not reschedule job " INT64_FORMAT, job.id);
+		/* the scheduler sleeps past the retry otherwise */
+		sj_wake_scheduler_at_commit(next);
+	}
+	if (edata)
+		ereport(LOG,
+				(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) failed: %s",
+						job.id, job.procedure, edata->message ? edata->message : "")));
+
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	clear_session_after_xact();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return true;
+}
+
+/*
+ * sj_executor_main
+ *		Entry point of an executor.  main_arg is its global executor slot
+ *		index; bgw_extra holds the database OID.
+ */
 void
 sj_executor_main(Datum main_arg)
 {
+	int			index = DatumGetInt32(main_arg);
+	int			dbslot = index / SjShmem->max_executors;
+	Oid			dboid;
+	MemoryContext job_ctx;
+	volatile TimestampTz idle_since = 0;
+
+	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
+	pqsignal(SIGTERM, die);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	my_exec = &sj_executor_slots(dbslot)[index % SjShmem->max_executors];
+	if (SjShmem->dbs[dbslot].dboid != dboid || my_exec->pid != 0 ||
+		SjShmem->dbs[dbslot].hold_count > 0)
+	{
+		LWLockRelease(SjShmem->lock);
+		proc_exit(0);
+	}
+	my_exec->pid = MyProcPid;
+	my_exec->latch = MyLatch;
+	my_exec->reserved = false;
+	my_exec->idle = false;
+	LWLockRelease(SjShmem->lock);
+	before_shmem_exit(executor_detach, (Datum) 0);
+
+	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+	SetConfigOption("max_parallel_workers_per_gather", "0", PGC_SUSET, PGC_S_SESSION);
+	job_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs job",
+									ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		volatile bool worked = false;
+
+		/* idle before looking, so that a wake-up during the look is kept */
+		my_exec->idle = true;
+		pg_memory_barrier();
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+
+		MemoryContextSwitchTo(job_ctx);
+		PG_TRY();
+		{
+			worked = run_one_job(job_ctx);
+		}
+		PG_CATCH();
+		{
+			/* the job's transaction rolled back: it stays pending */
+			sj_recover_from_error(job_ctx);
+			worked = false;
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(job_ctx);
+		MemoryContextReset(job_ctx);
+
+		if (worked)
+		{
+			idle_since = 0;
+			continue;
+		}
+		if (idle_since == 0)
+			idle_since = GetCurrentTimestamp();
+		else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(),
+											sj_executor_idle_timeout))
+			proc_exit(0);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 Max(sj_executor_idle_timeout, 1), PG_WAIT_EXTENSION);
+	}
 }
