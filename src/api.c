@@ -14,10 +14,16 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
@@ -44,10 +50,13 @@ PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
 	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
 	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 
-static const char *const schedule_sql =
-"INSERT INTO scheduled_jobs.jobs AS j "
-"  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner) "
+#define INSERT_JOB \
+"INSERT INTO scheduled_jobs.jobs AS j " \
+"  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner) " \
 "VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+
+static const char *const schedule_sql =
+INSERT_JOB
 "ON CONFLICT (job_key) WHERE job_key IS NOT NULL DO UPDATE SET "
 "  run_at = excluded.run_at, channel = excluded.channel, "
 "  procedure = excluded.procedure, payload = excluded.payload, "
@@ -136,6 +145,135 @@ run_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return result;
+}
+
+/* Columns of scheduled_jobs.jobs, in table order (see insert_job). */
+enum
+{
+	JOBS_ID, JOBS_RUN_AT, JOBS_CHANNEL, JOBS_PROCEDURE, JOBS_PAYLOAD,
+	JOBS_JOB_KEY, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT_MS, JOBS_OWNER,
+	JOBS_ATTEMPTS, JOBS_CREATED_AT, JOBS_LAST_ERROR, JOBS_LAST_ERROR_DATA,
+	JOBS_NATTS
+};
+
+/*
+ * What insert_job keeps open for the rest of the transaction: the table, its
+ * indexes and an executor state to insert into them.  Opened under the top
+ * transaction's resource owner; closed before commit, before any utility
+ * command (so that DDL on the table in the same transaction sees no open
+ * reference), and forgotten on abort, which releases it.
+ */
+typedef struct JobsInsertState
+{
+	Relation	rel;
+	Oid			seqid;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+} JobsInsertState;
+
+static JobsInsertState *insert_state = NULL;
+
+static JobsInsertState *
+open_insert_state(void)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
+	ResourceOwner save_owner = CurrentResourceOwner;
+	JobsInsertState *st = palloc(sizeof(JobsInsertState));
+	Oid			relid;
+
+	relid = get_relname_relid("jobs", get_namespace_oid("scheduled_jobs", false));
+	if (!OidIsValid(relid))
+		elog(ERROR, "table scheduled_jobs.jobs does not exist");
+
+	CurrentResourceOwner = TopTransactionResourceOwner;
+	st->rel = table_open(relid, RowExclusiveLock);
+	if (RelationGetDescr(st->rel)->natts != JOBS_NATTS)
+		elog(ERROR, "table scheduled_jobs.jobs has %d columns, expected %d",
+			 RelationGetDescr(st->rel)->natts, JOBS_NATTS);
+	st->seqid = getIdentitySequence(relid, JOBS_ID + 1, false);
+	st->estate = CreateExecutorState();
+	st->rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(st->rri, st->rel, 0, NULL, 0);
+	ExecOpenIndices(st->rri, false);
+	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel),
+									  &TTSOpsHeapTuple);
+	CurrentResourceOwner = save_owner;
+	MemoryContextSwitchTo(old);
+	return st;
+}
+
+/*
+ * sj_api_close_insert_state
+ *		Close what insert_job keeps open; isCommit false on abort, where the
+ *		resource owner has released it already.
+ */
+void
+sj_api_close_insert_state(bool isCommit)
+{
+	ResourceOwner save_owner = CurrentResourceOwner;
+
+	if (insert_state == NULL)
+		return;
+	if (isCommit)
+	{
+		CurrentResourceOwner = TopTransactionResourceOwner;
+		ExecDropSingleTupleTableSlot(insert_state->slot);
+		ExecCloseIndices(insert_state->rri);
+		FreeExecutorState(insert_state->estate);
+		table_close(insert_state->rel, NoLock);
+		CurrentResourceOwner = save_owner;
+	}
+	insert_state = NULL;
+}
+
+/*
+ * insert_job
+ *		Insert a job without a job_key straight into the heap and indexes of
+ *		scheduled_jobs.jobs; returns its id.  args/argnulls are the eight
+ *		parameters of schedule_sql (run_at .. owner), already validated.
+ *
+ * This is what an INSERT does for this table, less the executor start-up,
+ * which is most of the cost of a one-row INSERT: the table has no triggers,
+ * rules or CHECK constraints, and only schedule_job() adds rows, so nothing is
+ * skipped.  Nothing can conflict without a job_key.
+ */
+static int64
+insert_job(Datum *args, const char *argnulls)
+{
+	JobsInsertState *st;
+	Datum		values[JOBS_NATTS];
+	bool		nulls[JOBS_NATTS];
+	int64		id;
+	HeapTuple	tuple;
+
+	if (insert_state == NULL)
+		insert_state = open_insert_state();
+	st = insert_state;
+
+	id = nextval_internal(st->seqid, false);
+	memset(nulls, false, sizeof(nulls));
+	values[JOBS_ID] = Int64GetDatum(id);
+	for (int i = 0; i < 8; i++)
+	{
+		values[JOBS_RUN_AT + i] = args[i];
+		nulls[JOBS_RUN_AT + i] = argnulls[i] == 'n';
+	}
+	values[JOBS_ATTEMPTS] = Int32GetDatum(0);
+	values[JOBS_CREATED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	nulls[JOBS_LAST_ERROR] = nulls[JOBS_LAST_ERROR_DATA] = true;
+
+	tuple = heap_form_tuple(RelationGetDescr(st->rel), values, nulls);
+	ExecStoreHeapTuple(tuple, st->slot, false);
+	simple_table_tuple_insert(st->rel, st->slot);
+	list_free(ExecInsertIndexTuples(st->rri, st->slot, st->estate, false, false, NULL, NIL));
+	ExecClearTuple(st->slot);
+	ResetPerTupleExprContext(st->estate);
+	heap_freetuple(tuple);
+
+	/* later statements of this command, e.g. a replace of its key, see it */
+	CommandCounterIncrement();
+	return id;
 }
 
 /* Reject a run_at that is not a finite timestamp. */
@@ -247,7 +385,7 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	TEXTOID, INT4OID, INT4OID, REGROLEOID};
 	Datum		values[8];
 	char		nulls[8] = "        ";
-	bool		found;
+	bool		found = true;
 	int64		id;
 
 	if (PG_ARGISNULL(0))
@@ -328,7 +466,10 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	nulls[6] = has_timeout ? ' ' : 'n';
 	values[7] = ObjectIdGetDatum(GetUserId());
 
-	id = run_as_owner(&schedule_plan, schedule_sql, 8, argtypes, values, nulls, &found);
+	if (job_key == NULL)
+		id = insert_job(values, nulls);
+	else
+		id = run_as_owner(&schedule_plan, schedule_sql, 8, argtypes, values, nulls, &found);
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),

@@ -8,5 +8,6 @@
 #include "fmgr.h"
 
 extern Oid	sj_resolve_procedure(const char *procedure, bool missing_ok);
+extern void sj_api_close_insert_state(bool isCommit);
 
 #endif							/* SJ_API_H */

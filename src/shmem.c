@@ -22,6 +22,7 @@
 #include "storage/shmem.h"
 #include "utils/wait_event.h"
 
+#include "api.h"
 #include "guc.h"
 #include "shmem.h"
 
@@ -309,6 +310,10 @@ sj_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			sj_api_close_insert_state(true);
+			break;
 		case XACT_EVENT_COMMIT:
 			if (xact_wake)
 				wake_scheduler_now();
@@ -317,6 +322,7 @@ sj_xact_callback(XactEvent event, void *arg)
 			/* FALLTHROUGH */
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
+			sj_api_close_insert_state(false);
 			release_holds();
 			xact_wake = false;
 			xact_kick_db = InvalidOid;

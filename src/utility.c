@@ -22,6 +22,7 @@
 #include "tcop/utility.h"
 #include "utils/timestamp.h"
 
+#include "api.h"
 #include "shmem.h"
 #include "utility.h"
 
@@ -65,6 +66,9 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	char	   *created_db = NULL;
+
+	/* DDL in this transaction must find the jobs table closed */
+	sj_api_close_insert_state(true);
 
 	switch (nodeTag(parsetree))
 	{
