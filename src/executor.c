@@ -65,6 +65,22 @@ static TimestampTz last_start_warning = 0;
 /* The executor's own slot. */
 static SjExecutorSlot *my_exec = NULL;
 
+/* A claimed job, copied out of SPI memory. */
+typedef struct SjJob
+{
+	int64		id;
+	char	   *procedure;
+	Datum		payload;
+	Oid			owner;
+	int32		attempts;		/* before this one */
+	int32		max_attempts;
+	int32		timeout_ms;		/* -1: the GUC default */
+	TimestampTz fired_at;
+} SjJob;
+
+/* The job claimed by the transaction in progress, if any. */
+static SjJob *claimed_job = NULL;
+
 static SPIPlanPtr dispatch_plan = NULL;
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr finish_plan = NULL;
@@ -97,18 +113,6 @@ static const char *const retry_sql =
 "  run_at = $2, last_error = $3, last_error_data = $4 "
 "WHERE id OPERATOR(pg_catalog.=) $1";
 
-/* A claimed job, copied out of SPI memory. */
-typedef struct SjJob
-{
-	int64		id;
-	char	   *procedure;
-	Datum		payload;
-	Oid			owner;
-	int32		attempts;		/* before this one */
-	int32		max_attempts;
-	int32		timeout_ms;		/* -1: the GUC default */
-	TimestampTz fired_at;
-} SjJob;
 
 /* ----------------------------------------------------------------
  * Scheduler side
@@ -402,12 +406,65 @@ clear_session_after_xact(void)
 }
 
 /*
+ * Record the end of an attempt of job: succeeded (edata NULL), failed for
+ * good, or to be retried after a backoff.  Inside the job's transaction (or,
+ * when that transaction itself failed, a new one), connected to SPI.
+ */
+static void
+record_attempt(SjJob *job, ErrorData *edata)
+{
+	if (edata == NULL || job->attempts + 1 >= job->max_attempts)
+	{
+		Oid			argtypes[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+		Datum		values[5];
+		char		nulls[5] = "     ";
+
+		values[0] = Int64GetDatum(job->id);
+		values[1] = CStringGetTextDatum(edata ? "failed" : "succeeded");
+		values[2] = TimestampTzGetDatum(job->fired_at);
+		if (edata)
+		{
+			values[3] = CStringGetTextDatum(edata->message ? edata->message : "");
+			values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
+		}
+		else
+			nulls[3] = nulls[4] = 'n';
+		if (finish_plan == NULL)
+			finish_plan = sj_prepare(finish_sql, 5, argtypes);
+		if (SPI_execute_plan(finish_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
+	}
+	else
+	{
+		Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+		Datum		values[4];
+		TimestampTz next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+													   retry_delay_ms(job->attempts + 1));
+
+		values[0] = Int64GetDatum(job->id);
+		values[1] = TimestampTzGetDatum(next);
+		values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
+		values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
+		if (retry_plan == NULL)
+			retry_plan = sj_prepare(retry_sql, 4, argtypes);
+		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not reschedule job " INT64_FORMAT, job->id);
+		/* the scheduler sleeps past the retry otherwise */
+		sj_wake_scheduler_at_commit(next);
+	}
+	if (edata)
+		ereport(LOG,
+				(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) failed: %s",
+						job->id, job->procedure, edata->message ? edata->message : "")));
+}
+
+/*
  * Claim and run one due procedure job.  Returns false if none was due.
  */
 static bool
 run_one_job(MemoryContext job_ctx)
 {
-	SjJob		job;
+	SjJob	   *job;
 	ErrorData  *edata;
 	bool		isnull;
 	HeapTuple	tup;
@@ -441,74 +498,63 @@ run_one_job(MemoryContext job_ctx)
 	}
 	my_exec->idle = false;
 
+	/* in job_ctx: the error path reads it after the transaction is gone */
 	MemoryContextSwitchTo(job_ctx);
+	job = palloc(sizeof(SjJob));
 	tup = SPI_tuptable->vals[0];
 	desc = SPI_tuptable->tupdesc;
-	job.id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	job.procedure = SPI_getvalue(tup, desc, 2);
-	job.payload = SPI_datumTransfer(SPI_getbinval(tup, desc, 3, &isnull), false, -1);
-	job.owner = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
-	job.attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-	job.max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
+	job->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	job->procedure = SPI_getvalue(tup, desc, 2);
+	job->payload = SPI_datumTransfer(SPI_getbinval(tup, desc, 3, &isnull), false, -1);
+	job->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
+	job->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
+	job->max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
 	d = SPI_getbinval(tup, desc, 7, &isnull);
-	job.timeout_ms = isnull ? -1 : DatumGetInt32(d);
-	job.fired_at = GetCurrentTransactionStartTimestamp();
+	job->timeout_ms = isnull ? -1 : DatumGetInt32(d);
+	job->fired_at = GetCurrentTransactionStartTimestamp();
+	claimed_job = job;
 
-	pgstat_report_activity(STATE_RUNNING, psprintf("job " INT64_FORMAT ": CALL %s", job.id, job.procedure));
-	edata = call_procedure(&job, job_ctx);
+	pgstat_report_activity(STATE_RUNNING, psprintf("job " INT64_FORMAT ": CALL %s", job->id, job->procedure));
+	edata = call_procedure(job, job_ctx);
 	clear_session_in_xact();
 
-	if (edata == NULL || job.attempts + 1 >= job.max_attempts)
-	{
-		Oid			argtypes[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-		Datum		values[5];
-		char		nulls[5] = "     ";
-
-		values[0] = Int64GetDatum(job.id);
-		values[1] = CStringGetTextDatum(edata ? "failed" : "succeeded");
-		values[2] = TimestampTzGetDatum(job.fired_at);
-		if (edata)
-		{
-			values[3] = CStringGetTextDatum(edata->message ? edata->message : "");
-			values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
-		}
-		else
-			nulls[3] = nulls[4] = 'n';
-		if (finish_plan == NULL)
-			finish_plan = sj_prepare(finish_sql, 5, argtypes);
-		if (SPI_execute_plan(finish_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not finish job " INT64_FORMAT, job.id);
-	}
-	else
-	{
-		Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-		Datum		values[4];
-		TimestampTz next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
-													   retry_delay_ms(job.attempts + 1));
-
-		values[0] = Int64GetDatum(job.id);
-		values[1] = TimestampTzGetDatum(next);
-		values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
-		values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
-		if (retry_plan == NULL)
-			retry_plan = sj_prepare(retry_sql, 4, argtypes);
-		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
-			elog(ERROR, "could not reschedule job " INT64_FORMAT, job.id);
-		/* the scheduler sleeps past the retry otherwise */
-		sj_wake_scheduler_at_commit(next);
-	}
-	if (edata)
-		ereport(LOG,
-				(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) failed: %s",
-						job.id, job.procedure, edata->message ? edata->message : "")));
+	record_attempt(job, edata);
 
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
+	claimed_job = NULL;
 	clear_session_after_xact();
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return true;
+}
+
+/*
+ * Record an attempt whose whole transaction failed, in a new transaction.
+ * If even that fails, the job stays pending and is claimed again later.
+ */
+static void
+record_failed_transaction(SjJob *job, ErrorData *edata, MemoryContext job_ctx)
+{
+	PG_TRY();
+	{
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		record_attempt(job, edata);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+	}
+	PG_CATCH();
+	{
+		sj_recover_from_error(job_ctx);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(job_ctx);
 }
 
 /*
@@ -574,8 +620,20 @@ sj_executor_main(Datum main_arg)
 		}
 		PG_CATCH();
 		{
-			/* the job's transaction rolled back: it stays pending */
+			ErrorData  *edata;
+
+			/*
+			 * The job's transaction failed outside the CALL's own boundary
+			 * (e.g. at commit): it rolled back, so the job is still pending
+			 * with its attempt uncounted.  Count it in a new transaction, or
+			 * the job would be claimed again at once, forever.
+			 */
+			MemoryContextSwitchTo(job_ctx);
+			edata = CopyErrorData();
 			sj_recover_from_error(job_ctx);
+			if (claimed_job)
+				record_failed_transaction(claimed_job, edata, job_ctx);
+			claimed_job = NULL;
 			worked = false;
 		}
 		PG_END_TRY();
