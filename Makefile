@@ -1,6 +1,6 @@
 # scheduled_jobs: build with PGXS.  The version lives here only.
 EXTENSION = scheduled_jobs
-EXTVERSION = 0.1.0
+EXTVERSION = 0.2.0
 MODULE_big = scheduled_jobs
 
 OBJS = \
@@ -16,7 +16,8 @@ OBJS = \
 	src/executor.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
-DATA = $(wildcard sql/$(EXTENSION)--*--*.sql)
+# released install scripts, kept to test upgrades from them, and the upgrades
+DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress tests, named one by one (sql/ also holds the install script).
 REGRESS = schedule_api

@@ -29,7 +29,8 @@ CREATE TABLE scheduled_jobs.jobs (
 	attempts integer NOT NULL DEFAULT 0,
 	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	last_error text,
-	last_error_data jsonb
+	last_error_data jsonb,
+	group_commit boolean NOT NULL DEFAULT false
 );
 -- No CHECK constraints here: only schedule_job() writes new rows and it
 -- validates every argument, while a CHECK is re-read from the catalog by
@@ -65,6 +66,8 @@ COMMENT ON COLUMN scheduled_jobs.jobs.created_at IS 'when the job was scheduled'
 COMMENT ON COLUMN scheduled_jobs.jobs.last_error IS 'message of the last failed attempt';
 COMMENT ON COLUMN scheduled_jobs.jobs.last_error_data IS
 	'the last failed attempt''s error: sqlstate, message, detail, hint, context';
+COMMENT ON COLUMN scheduled_jobs.jobs.group_commit IS
+	'procedure jobs: may share one commit with other such jobs, each in its own subtransaction';
 
 -- Finished jobs.  Written in the transaction that finishes the job.
 CREATE TABLE scheduled_jobs.job_history (
@@ -141,11 +144,12 @@ CREATE FUNCTION scheduled_jobs.schedule_job(
 	payload jsonb DEFAULT '{}',
 	job_key text DEFAULT NULL,
 	max_attempts integer DEFAULT 3,
-	timeout interval DEFAULT NULL)
+	timeout interval DEFAULT NULL,
+	group_commit boolean DEFAULT false)
 RETURNS bigint
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'sj_schedule_job';
-COMMENT ON FUNCTION scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval) IS
+COMMENT ON FUNCTION scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean) IS
 	'schedule a job at run_at: NOTIFY channel or CALL procedure(payload); a pending job_key is replaced; returns the job id';
 
 CREATE FUNCTION scheduled_jobs.cancel_job(job_id bigint)
@@ -179,7 +183,7 @@ COMMENT ON FUNCTION scheduled_jobs.reschedule_job(text, timestamptz) IS
 -- Who may schedule: nobody but the owner until an administrator grants it,
 -- e.g. GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO app.
 REVOKE ALL ON FUNCTION
-	scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval),
+	scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean),
 	scheduled_jobs.cancel_job(bigint),
 	scheduled_jobs.cancel_job(text),
 	scheduled_jobs.reschedule_job(bigint, timestamptz),

@@ -50,21 +50,27 @@ PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
 	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
 	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 
-#define INSERT_JOB \
+/*
+ * Upsert of a job with a job_key.  UPSERT_SQL(extra column, extra value,
+ * extra SET) so that the 0.1.0 table, without group_commit, is served too
+ * until ALTER EXTENSION ... UPDATE.
+ */
+#define UPSERT_SQL(col, val, set) \
 "INSERT INTO scheduled_jobs.jobs AS j " \
-"  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner) " \
-"VALUES ($1, $2, $3, $4, $5, $6, $7, $8) "
+"  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner" col ") " \
+"VALUES ($1, $2, $3, $4, $5, $6, $7, $8" val ") " \
+"ON CONFLICT (job_key) WHERE job_key IS NOT NULL DO UPDATE SET " \
+"  run_at = excluded.run_at, channel = excluded.channel, " \
+"  procedure = excluded.procedure, payload = excluded.payload, " \
+"  max_attempts = excluded.max_attempts, timeout_ms = excluded.timeout_ms, " \
+"  owner = excluded.owner, attempts = 0, created_at = excluded.created_at, " \
+"  last_error = NULL, last_error_data = NULL" set " " \
+"WHERE pg_catalog.pg_has_role($8::pg_catalog.oid, j.owner::pg_catalog.oid, 'MEMBER') " \
+"RETURNING j.id"
 
 static const char *const schedule_sql =
-INSERT_JOB
-"ON CONFLICT (job_key) WHERE job_key IS NOT NULL DO UPDATE SET "
-"  run_at = excluded.run_at, channel = excluded.channel, "
-"  procedure = excluded.procedure, payload = excluded.payload, "
-"  max_attempts = excluded.max_attempts, timeout_ms = excluded.timeout_ms, "
-"  owner = excluded.owner, attempts = 0, created_at = excluded.created_at, "
-"  last_error = NULL, last_error_data = NULL "
-"WHERE pg_catalog.pg_has_role($8::pg_catalog.oid, j.owner::pg_catalog.oid, 'MEMBER') "
-"RETURNING j.id";
+UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit");
+static const char *const schedule_sql_0_1 = UPSERT_SQL("", "", "");
 
 #define CANCEL_SQL(cond) \
 	"WITH c AS (DELETE FROM scheduled_jobs.jobs " \
@@ -86,6 +92,7 @@ static const char *const reschedule_by_key_sql = RESCHEDULE_SQL("job_key OPERATO
 
 /* Plans kept for the session; the plan cache re-plans them after DDL. */
 static SPIPlanPtr schedule_plan = NULL;
+static SPIPlanPtr schedule_plan_0_1 = NULL;
 static SPIPlanPtr cancel_by_id_plan = NULL;
 static SPIPlanPtr cancel_by_key_plan = NULL;
 static SPIPlanPtr reschedule_by_id_plan = NULL;
@@ -153,6 +160,7 @@ enum
 	JOBS_ID, JOBS_RUN_AT, JOBS_CHANNEL, JOBS_PROCEDURE, JOBS_PAYLOAD,
 	JOBS_JOB_KEY, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT_MS, JOBS_OWNER,
 	JOBS_ATTEMPTS, JOBS_CREATED_AT, JOBS_LAST_ERROR, JOBS_LAST_ERROR_DATA,
+	JOBS_GROUP_COMMIT,
 	JOBS_NATTS
 };
 
@@ -188,7 +196,9 @@ open_insert_state(void)
 
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	st->rel = table_open(relid, RowExclusiveLock);
-	if (RelationGetDescr(st->rel)->natts != JOBS_NATTS)
+	/* 0.1.0 has no group_commit column yet */
+	if (RelationGetDescr(st->rel)->natts != JOBS_NATTS &&
+		RelationGetDescr(st->rel)->natts != JOBS_GROUP_COMMIT)
 		elog(ERROR, "table scheduled_jobs.jobs has %d columns, expected %d",
 			 RelationGetDescr(st->rel)->natts, JOBS_NATTS);
 	st->seqid = getIdentitySequence(relid, JOBS_ID + 1, false);
@@ -230,8 +240,8 @@ sj_api_close_insert_state(bool isCommit)
 /*
  * insert_job
  *		Insert a job without a job_key straight into the heap and indexes of
- *		scheduled_jobs.jobs; returns its id.  args/argnulls are the eight
- *		parameters of schedule_sql (run_at .. owner), already validated.
+ *		scheduled_jobs.jobs; returns its id.  args/argnulls are the
+ *		parameters of schedule_sql, already validated.
  *
  * This is what an INSERT does for this table, less the executor start-up,
  * which is most of the cost of a one-row INSERT: the table has no triggers,
@@ -262,6 +272,7 @@ insert_job(Datum *args, const char *argnulls)
 	values[JOBS_ATTEMPTS] = Int32GetDatum(0);
 	values[JOBS_CREATED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	nulls[JOBS_LAST_ERROR] = nulls[JOBS_LAST_ERROR_DATA] = true;
+	values[JOBS_GROUP_COMMIT] = args[8];
 
 	tuple = heap_form_tuple(RelationGetDescr(st->rel), values, nulls);
 	ExecStoreHeapTuple(tuple, st->slot, false);
@@ -381,10 +392,12 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	int32		max_attempts;
 	int32		timeout_ms = 0;
 	bool		has_timeout = false;
-	Oid			argtypes[8] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID,
-	TEXTOID, INT4OID, INT4OID, REGROLEOID};
-	Datum		values[8];
-	char		nulls[8] = "        ";
+	Oid			argtypes[9] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID,
+	TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
+	bool		group_commit = false;
+	bool		v0_1 = PG_NARGS() < 8;	/* the 0.1.0 signature */
 	bool		found = true;
 	int64		id;
 
@@ -445,6 +458,14 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 		has_timeout = true;
 	}
 
+	if (!v0_1 && !PG_ARGISNULL(7))
+		group_commit = PG_GETARG_BOOL(7);
+	if (group_commit && PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("group_commit applies to procedure jobs only"),
+				 errdetail("NOTIFY jobs are always fired many to a transaction.")));
+
 	if (!PG_ARGISNULL(1))
 	{
 		channel = text_to_cstring(PG_GETARG_TEXT_PP(1));
@@ -465,11 +486,14 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	values[6] = Int32GetDatum(timeout_ms);
 	nulls[6] = has_timeout ? ' ' : 'n';
 	values[7] = ObjectIdGetDatum(GetUserId());
+	values[8] = BoolGetDatum(group_commit);
 
 	if (job_key == NULL)
 		id = insert_job(values, nulls);
+	else if (v0_1)
+		id = run_as_owner(&schedule_plan_0_1, schedule_sql_0_1, 8, argtypes, values, nulls, &found);
 	else
-		id = run_as_owner(&schedule_plan, schedule_sql, 8, argtypes, values, nulls, &found);
+		id = run_as_owner(&schedule_plan, schedule_sql, 9, argtypes, values, nulls, &found);
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),

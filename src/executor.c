@@ -31,6 +31,7 @@
 #include "commands/extension.h"
 #include "commands/prepare.h"
 #include "commands/sequence.h"
+#include "commands/trigger.h"
 #include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -42,7 +43,10 @@
 #include "storage/lock.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/hsearch.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/json.h"
@@ -76,13 +80,25 @@ typedef struct SjJob
 	int32		max_attempts;
 	int32		timeout_ms;		/* -1: the GUC default */
 	TimestampTz fired_at;
+	bool		group_commit;
 } SjJob;
 
-/* The job claimed by the transaction in progress, if any. */
-static SjJob *claimed_job = NULL;
+/* The jobs claimed by the transaction in progress (in job_ctx). */
+static List *claimed_jobs = NIL;
+
+/* CALL plans by procedure name, kept for the life of the executor. */
+typedef struct CallPlan
+{
+	char		procedure[4 * NAMEDATALEN + 8];	/* hash key: quoted schema.name */
+	SPIPlanPtr	plan;
+} CallPlan;
+
+static HTAB *call_plans = NULL;
 
 static SPIPlanPtr dispatch_plan = NULL;
 static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr claim_group_plan = NULL;
+static SPIPlanPtr succeeded_plan = NULL;
 static SPIPlanPtr finish_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 
@@ -90,11 +106,22 @@ static SPIPlanPtr retry_plan = NULL;
 	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
 	"timeout_ms, owner, attempts, created_at"
 
+/*
+ * SELECT *: the executor reads columns by name, so that a 0.1.0 table
+ * without group_commit still works until ALTER EXTENSION ... UPDATE.
+ */
 static const char *const claim_sql =
-"SELECT id, procedure, payload, owner::pg_catalog.oid, attempts, max_attempts, timeout_ms "
-"FROM scheduled_jobs.jobs "
+"SELECT * FROM scheduled_jobs.jobs "
 "WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
 "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+/* More group-commit jobs to run with the first one ($1), at most $2. */
+static const char *const claim_group_sql =
+"SELECT * FROM scheduled_jobs.jobs "
+"WHERE procedure IS NOT NULL AND group_commit "
+"  AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
+"  AND id OPERATOR(pg_catalog.<>) $1 "
+"ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
 /* $1 id, $2 state, $3 fired_at, $4 last_error, $5 last_error_data */
 static const char *const finish_sql =
@@ -106,6 +133,16 @@ static const char *const finish_sql =
 "  attempts OPERATOR(pg_catalog.+) 1, created_at, "
 "  COALESCE($4, last_error), COALESCE($5, last_error_data), "
 "  $2, $3, pg_catalog.clock_timestamp() FROM done";
+
+/* The jobs of $1 succeeded, in the transaction that started at $2. */
+static const char *const succeeded_sql =
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
+"  RETURNING " JOB_COLUMNS ", last_error, last_error_data) "
+"INSERT INTO scheduled_jobs.job_history (" JOB_COLUMNS ", last_error, last_error_data, "
+"  state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, "
+"  'succeeded', $2, pg_catalog.clock_timestamp() FROM done";
 
 /* $1 id, $2 next run_at, $3 last_error, $4 last_error_data */
 static const char *const retry_sql =
@@ -270,8 +307,8 @@ retry_delay_ms(int attempts)
 
 	for (int i = 1; i < attempts && delay < sj_retry_max_delay; i++)
 		delay *= 2;
-	delay = Min(delay, (double) sj_retry_max_delay);
-	return (int64) (delay * (1.0 + 0.25 * pg_prng_double(&pg_global_prng_state)));
+	delay *= 1.0 + 0.25 * pg_prng_double(&pg_global_prng_state);
+	return (int64) Min(delay, (double) sj_retry_max_delay);
 }
 
 /*
@@ -312,6 +349,60 @@ error_json(ErrorData *edata)
 }
 
 /*
+ * The kept plan of CALL procedure($1).  The plan cache re-plans it when the
+ * procedure changes; a dropped procedure makes it fail, as it should.
+ */
+static SPIPlanPtr
+call_plan(const char *procedure)
+{
+	CallPlan   *entry;
+	bool		found;
+
+	if (call_plans == NULL || hash_get_num_entries(call_plans) >= 1000)
+	{
+		HASHCTL		ctl;
+
+		if (call_plans)
+		{
+			HASH_SEQ_STATUS status;
+
+			hash_seq_init(&status, call_plans);
+			while ((entry = hash_seq_search(&status)) != NULL)
+				SPI_freeplan(entry->plan);
+			hash_destroy(call_plans);
+		}
+		ctl.keysize = sizeof(((CallPlan *) NULL)->procedure);
+		ctl.entrysize = sizeof(CallPlan);
+		call_plans = hash_create("scheduled_jobs CALL plans", 64, &ctl,
+								 HASH_ELEM | HASH_STRINGS);
+	}
+	if (strlen(procedure) >= sizeof(entry->procedure))
+		elog(ERROR, "procedure name too long: %s", procedure);
+	entry = hash_search(call_plans, procedure, HASH_ENTER, &found);
+	if (!found)
+	{
+		Oid			argtypes[1] = {JSONBOID};
+		char	   *sql;
+
+		entry->plan = NULL;
+		/* re-quote the stored name: it only ever reaches SQL quoted */
+		sql = psprintf("CALL %s($1)",
+					   NameListToQuotedString(stringToQualifiedNameList(procedure)));
+		PG_TRY();
+		{
+			entry->plan = sj_prepare(sql, 1, argtypes);
+		}
+		PG_FINALLY();
+		{
+			if (entry->plan == NULL)
+				hash_search(call_plans, procedure, HASH_REMOVE, NULL);
+		}
+		PG_END_TRY();
+	}
+	return entry->plan;
+}
+
+/*
  * Run the job's CALL as its owner, in a subtransaction of the job's
  * transaction.  Returns NULL on success, else the error (in job_ctx).
  */
@@ -329,18 +420,15 @@ call_procedure(SjJob *job, MemoryContext job_ctx)
 	PG_TRY();
 	{
 		int			nestlevel;
-		Oid			argtypes[1] = {JSONBOID};
-		char	   *sql;
+		SPIPlanPtr	plan;
+		ConstraintsSetStmt all_immediate = {.type = T_ConstraintsSetStmt};
 
 		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->owner)))
 			ereport(ERROR,
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("role %u, the owner of job " INT64_FORMAT ", does not exist",
 							job->owner, job->id)));
-
-		/* re-quote the stored name: it only ever reaches SQL quoted */
-		sql = psprintf("CALL %s($1)",
-					   NameListToQuotedString(stringToQualifiedNameList(job->procedure)));
+		plan = call_plan(job->procedure);
 
 		nestlevel = NewGUCNestLevel();
 		(void) set_config_option("search_path", "\"$user\", public",
@@ -350,11 +438,10 @@ call_procedure(SjJob *job, MemoryContext job_ctx)
 		if (timeout_ms > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 
-		if (SPI_execute_with_args(sql, 1, argtypes, &job->payload, NULL, false, 0) < 0)
+		if (SPI_execute_plan(plan, &job->payload, NULL, false, 0) < 0)
 			elog(ERROR, "could not CALL %s", job->procedure);
 		/* deferred constraints and triggers fire here, under this boundary */
-		if (SPI_execute("SET CONSTRAINTS ALL IMMEDIATE", false, 0) < 0)
-			elog(ERROR, "could not check deferred constraints");
+		AfterTriggerSetState(&all_immediate);
 
 		if (timeout_ms > 0)
 			disable_timeout(STATEMENT_TIMEOUT, false);
@@ -380,12 +467,14 @@ call_procedure(SjJob *job, MemoryContext job_ctx)
 }
 
 /*
- * Clear what a job may have left in the session.  The user id, security
- * context and GUCs are restored by the job's own boundary; these outlive a
- * transaction.  Temp objects and LISTEN go inside the job's transaction.
+ * Clear what a job may have left in the session, before the next job (of the
+ * same transaction, in group commit) or the executor's own SQL.  The user id,
+ * security context and GUCs are restored by the job's own boundary already.
+ * Inside the job's transaction: LISTEN is undone before it takes effect at
+ * commit, temp objects are dropped with it.
  */
 static void
-clear_session_in_xact(void)
+clear_session(void)
 {
 	Oid			temp_nsp,
 				temp_toast_nsp;
@@ -394,15 +483,30 @@ clear_session_in_xact(void)
 	if (OidIsValid(temp_nsp))
 		ResetTempTableNamespace();
 	Async_UnlistenAll();
-}
-
-static void
-clear_session_after_xact(void)
-{
 	LockReleaseSession(USER_LOCKMETHOD);
 	DropAllPreparedStatements();
 	PortalHashTableDeleteAll();
 	ResetSequenceCaches();
+}
+
+/* Move the jobs of the list, all succeeded, to job_history. */
+static void
+record_succeeded(List *jobs)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, TIMESTAMPTZOID};
+	Datum		values[2];
+	Datum	   *ids = palloc(sizeof(Datum) * list_length(jobs));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, jobs)
+		ids[n++] = Int64GetDatum(((SjJob *) lfirst(lc))->id);
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	if (succeeded_plan == NULL)
+		succeeded_plan = sj_prepare(succeeded_sql, 2, argtypes);
+	if (SPI_execute_plan(succeeded_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record succeeded jobs");
 }
 
 /*
@@ -413,22 +517,22 @@ clear_session_after_xact(void)
 static void
 record_attempt(SjJob *job, ErrorData *edata)
 {
-	if (edata == NULL || job->attempts + 1 >= job->max_attempts)
+	if (edata == NULL)
+	{
+		record_succeeded(list_make1(job));
+		return;
+	}
+	if (job->attempts + 1 >= job->max_attempts)
 	{
 		Oid			argtypes[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
 		Datum		values[5];
 		char		nulls[5] = "     ";
 
 		values[0] = Int64GetDatum(job->id);
-		values[1] = CStringGetTextDatum(edata ? "failed" : "succeeded");
+		values[1] = CStringGetTextDatum("failed");
 		values[2] = TimestampTzGetDatum(job->fired_at);
-		if (edata)
-		{
-			values[3] = CStringGetTextDatum(edata->message ? edata->message : "");
-			values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
-		}
-		else
-			nulls[3] = nulls[4] = 'n';
+		values[3] = CStringGetTextDatum(edata->message ? edata->message : "");
+		values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
 		if (finish_plan == NULL)
 			finish_plan = sj_prepare(finish_sql, 5, argtypes);
 		if (SPI_execute_plan(finish_plan, values, nulls, false, 0) != SPI_OK_INSERT)
@@ -452,24 +556,49 @@ record_attempt(SjJob *job, ErrorData *edata)
 		/* the scheduler sleeps past the retry otherwise */
 		sj_wake_scheduler_at_commit(next);
 	}
-	if (edata)
-		ereport(LOG,
-				(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) failed: %s",
-						job->id, job->procedure, edata->message ? edata->message : "")));
+	ereport(LOG,
+			(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) failed: %s",
+					job->id, job->procedure, edata->message ? edata->message : "")));
+}
+
+/* Copy the claimed job of row i of SPI_tuptable into job_ctx. */
+static SjJob *
+read_job(uint64 i, MemoryContext job_ctx)
+{
+	HeapTuple	tup = SPI_tuptable->vals[i];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	MemoryContext old = MemoryContextSwitchTo(job_ctx);
+	SjJob	   *job = palloc(sizeof(SjJob));
+	int			gc = SPI_fnumber(desc, "group_commit");
+	bool		isnull;
+	Datum		d;
+
+#define COL(name) SPI_getbinval(tup, desc, SPI_fnumber(desc, name), &isnull)
+	job->id = DatumGetInt64(COL("id"));
+	job->procedure = TextDatumGetCString(COL("procedure"));
+	job->payload = datumCopy(COL("payload"), false, -1);
+	job->owner = DatumGetObjectId(COL("owner"));
+	job->attempts = DatumGetInt32(COL("attempts"));
+	job->max_attempts = DatumGetInt32(COL("max_attempts"));
+	d = COL("timeout_ms");
+	job->timeout_ms = isnull ? -1 : DatumGetInt32(d);
+#undef COL
+	job->group_commit = gc > 0 && DatumGetBool(SPI_getbinval(tup, desc, gc, &isnull));
+	job->fired_at = GetCurrentTransactionStartTimestamp();
+	MemoryContextSwitchTo(old);
+	return job;
 }
 
 /*
- * Claim and run one due procedure job.  Returns false if none was due.
+ * Claim and run due procedure jobs in one transaction: one job, or, when it
+ * accepts group commit, up to scheduled_jobs.group_commit_size such jobs,
+ * each under its own boundary.  Returns false if none was due.
  */
 static bool
-run_one_job(MemoryContext job_ctx)
+run_jobs(MemoryContext job_ctx)
 {
-	SjJob	   *job;
-	ErrorData  *edata;
-	bool		isnull;
-	HeapTuple	tup;
-	TupleDesc	desc;
-	Datum		d;
+	List	   *succeeded = NIL;
+	ListCell   *lc;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -477,18 +606,15 @@ run_one_job(MemoryContext job_ctx)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (sj_paused || !OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	if (!sj_paused && OidIsValid(get_extension_oid("scheduled_jobs", true)))
 	{
-		SPI_finish();
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		return false;
+		if (claim_plan == NULL)
+			claim_plan = sj_prepare(claim_sql, 0, NULL);
+		if (SPI_execute_plan(claim_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not claim a procedure job");
 	}
-
-	if (claim_plan == NULL)
-		claim_plan = sj_prepare(claim_sql, 0, NULL);
-	if (SPI_execute_plan(claim_plan, NULL, NULL, false, 1) != SPI_OK_SELECT)
-		elog(ERROR, "could not claim a procedure job");
+	else
+		SPI_processed = 0;
 	if (SPI_processed == 0)
 	{
 		SPI_finish();
@@ -498,33 +624,47 @@ run_one_job(MemoryContext job_ctx)
 	}
 	my_exec->idle = false;
 
-	/* in job_ctx: the error path reads it after the transaction is gone */
-	MemoryContextSwitchTo(job_ctx);
-	job = palloc(sizeof(SjJob));
-	tup = SPI_tuptable->vals[0];
-	desc = SPI_tuptable->tupdesc;
-	job->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-	job->procedure = SPI_getvalue(tup, desc, 2);
-	job->payload = SPI_datumTransfer(SPI_getbinval(tup, desc, 3, &isnull), false, -1);
-	job->owner = DatumGetObjectId(SPI_getbinval(tup, desc, 4, &isnull));
-	job->attempts = DatumGetInt32(SPI_getbinval(tup, desc, 5, &isnull));
-	job->max_attempts = DatumGetInt32(SPI_getbinval(tup, desc, 6, &isnull));
-	d = SPI_getbinval(tup, desc, 7, &isnull);
-	job->timeout_ms = isnull ? -1 : DatumGetInt32(d);
-	job->fired_at = GetCurrentTransactionStartTimestamp();
-	claimed_job = job;
+	/* in job_ctx: the error path reads them after the transaction is gone */
+	claimed_jobs = list_make1(read_job(0, job_ctx));
+	if (((SjJob *) linitial(claimed_jobs))->group_commit && sj_group_commit_size > 1)
+	{
+		Oid			argtypes[2] = {INT8OID, INT4OID};
+		Datum		values[2];
+		MemoryContext old;
 
-	pgstat_report_activity(STATE_RUNNING, psprintf("job " INT64_FORMAT ": CALL %s", job->id, job->procedure));
-	edata = call_procedure(job, job_ctx);
-	clear_session_in_xact();
+		values[0] = Int64GetDatum(((SjJob *) linitial(claimed_jobs))->id);
+		values[1] = Int32GetDatum(sj_group_commit_size - 1);
+		if (claim_group_plan == NULL)
+			claim_group_plan = sj_prepare(claim_group_sql, 2, argtypes);
+		if (SPI_execute_plan(claim_group_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not claim group-commit jobs");
+		old = MemoryContextSwitchTo(job_ctx);
+		for (uint64 i = 0; i < SPI_processed; i++)
+			claimed_jobs = lappend(claimed_jobs, read_job(i, job_ctx));
+		MemoryContextSwitchTo(old);
+	}
 
-	record_attempt(job, edata);
+	foreach(lc, claimed_jobs)
+	{
+		SjJob	   *job = lfirst(lc);
+		ErrorData  *edata;
+
+		pgstat_report_activity(STATE_RUNNING,
+							   psprintf("job " INT64_FORMAT ": CALL %s", job->id, job->procedure));
+		edata = call_procedure(job, job_ctx);
+		clear_session();
+		if (edata)
+			record_attempt(job, edata);
+		else
+			succeeded = lappend(succeeded, job);
+	}
+	if (succeeded)
+		record_succeeded(succeeded);
 
 	SPI_finish();
 	PopActiveSnapshot();
 	CommitTransactionCommand();
-	claimed_job = NULL;
-	clear_session_after_xact();
+	claimed_jobs = NIL;
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return true;
@@ -616,11 +756,12 @@ sj_executor_main(Datum main_arg)
 		MemoryContextSwitchTo(job_ctx);
 		PG_TRY();
 		{
-			worked = run_one_job(job_ctx);
+			worked = run_jobs(job_ctx);
 		}
 		PG_CATCH();
 		{
 			ErrorData  *edata;
+			ListCell   *lc;
 
 			/*
 			 * The job's transaction failed outside the CALL's own boundary
@@ -631,9 +772,9 @@ sj_executor_main(Datum main_arg)
 			MemoryContextSwitchTo(job_ctx);
 			edata = CopyErrorData();
 			sj_recover_from_error(job_ctx);
-			if (claimed_job)
-				record_failed_transaction(claimed_job, edata, job_ctx);
-			claimed_job = NULL;
+			foreach(lc, claimed_jobs)
+				record_failed_transaction(lfirst(lc), edata, job_ctx);
+			claimed_jobs = NIL;
 			worked = false;
 		}
 		PG_END_TRY();

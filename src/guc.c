@@ -22,6 +22,7 @@ int			sj_executor_idle_timeout = 60000;
 int			sj_job_timeout = 0;
 int			sj_retry_base_delay = 1000;
 int			sj_retry_max_delay = 3600000;
+int			sj_group_commit_size = 32;
 
 /*
  * sj_guc_init
@@ -74,7 +75,7 @@ sj_guc_init(void)
 
 	DefineCustomIntVariable("scheduled_jobs.retry_base_delay",
 							"Delay before the first retry of a failed procedure job.",
-							"Each further retry waits twice as long, with up to 25% jitter.",
+							"Each further retry waits twice as long, plus up to 25% jitter, up to scheduled_jobs.retry_max_delay.",
 							&sj_retry_base_delay, 1000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
@@ -83,6 +84,12 @@ sj_guc_init(void)
 							NULL,
 							&sj_retry_max_delay, 3600000, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.group_commit_size",
+							"Most procedure jobs that share one commit, for jobs scheduled with group_commit.",
+							"Each job still runs in its own subtransaction; a crash re-runs the whole group.",
+							&sj_group_commit_size, 32, 1, 64,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("scheduled_jobs");
 }

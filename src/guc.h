@@ -14,6 +14,7 @@ extern int	sj_executor_idle_timeout;
 extern int	sj_job_timeout;
 extern int	sj_retry_base_delay;
 extern int	sj_retry_max_delay;
+extern int	sj_group_commit_size;
 
 extern void sj_guc_init(void);
 
