@@ -606,7 +606,15 @@ run_jobs(MemoryContext job_ctx)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (!sj_paused && OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	{
+		/* DROP EXTENSION: leave, as the scheduler does */
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		proc_exit(0);
+	}
+	if (!sj_paused)
 	{
 		if (claim_plan == NULL)
 			claim_plan = sj_prepare(claim_sql, 0, NULL);

@@ -170,6 +170,10 @@ scheduler_pass(void)
 		CommitTransactionCommand();
 		LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
 		SjShmem->dbs[my_slot].no_extension = true;
+		/* executors notice it when they look for work */
+		for (int e = 0; e < SjShmem->max_executors; e++)
+			if (sj_executor_slots(my_slot)[e].latch)
+				SetLatch(sj_executor_slots(my_slot)[e].latch);
 		LWLockRelease(SjShmem->lock);
 		ereport(DEBUG1,
 				(errmsg("scheduled_jobs scheduler of database %u stops: the extension is not installed",
