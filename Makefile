@@ -20,7 +20,7 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress tests, named one by one (sql/ also holds the install script).
-REGRESS = schedule_api
+REGRESS = schedule_api roles upgrade
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 EXTRA_CLEAN = $(EXTENSION).control
 

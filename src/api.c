@@ -13,6 +13,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "access/tableam.h"
@@ -30,6 +32,7 @@
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
@@ -39,6 +42,7 @@
 #include "api.h"
 #include "envelope.h"
 #include "shmem.h"
+#include "worker.h"
 
 PG_FUNCTION_INFO_V1(sj_schedule_job);
 PG_FUNCTION_INFO_V1(sj_cancel_job_by_id);
@@ -99,13 +103,15 @@ static SPIPlanPtr reschedule_by_id_plan = NULL;
 static SPIPlanPtr reschedule_by_key_plan = NULL;
 
 /*
- * Run one of our statements as the extension owner and return the first
- * column of its first row (or 0 with *found = false).  Must be called inside
- * a transaction.
+ * sj_run_as_extension_owner
+ *		Run one of our statements as the extension owner (the owner of the
+ *		scheduled_jobs schema) and return the first column of its first row,
+ *		or 0 with *found = false.  The plan is kept in *plan.  Must be called
+ *		inside a transaction.
  */
-static int64
-run_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
-			 Datum *values, const char *nulls, bool *found)
+int64
+sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+						  Datum *values, const char *nulls, bool *found)
 {
 	Oid			save_userid;
 	int			save_sec_context;
@@ -129,14 +135,7 @@ run_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (*plan == NULL)
-	{
-		SPIPlanPtr	p = SPI_prepare(sql, nargs, argtypes);
-
-		if (p == NULL)
-			elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-		SPI_keepplan(p);
-		*plan = p;
-	}
+		*plan = sj_prepare(sql, nargs, argtypes);
 	ret = SPI_execute_plan(*plan, values, nulls, false, 1);
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
@@ -153,6 +152,9 @@ run_as_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return result;
 }
+
+/* Longest job_key: well within what a btree index entry can hold. */
+#define SJ_JOB_KEY_MAX 1024
 
 /* Columns of scheduled_jobs.jobs, in table order (see insert_job). */
 enum
@@ -301,33 +303,85 @@ check_run_at(TimestampTz run_at)
 /*
  * sj_resolve_procedure
  *		The OID of the procedure named by the possibly qualified, possibly
- *		quoted name, taking one jsonb argument.  Errors if it does not exist
+ *		quoted name, taking one jsonb argument; the name may also carry its
+ *		argument list, 'schema.name(jsonb)'.  Errors if it does not exist
  *		(unless missing_ok) or is not a procedure.  Checks no privilege.
  */
 Oid
 sj_resolve_procedure(const char *procedure, bool missing_ok)
 {
-	ObjectWithArgs *owa = makeNode(ObjectWithArgs);
 	Oid			procoid;
+	bool		with_args = false;
+	bool		quoted = false;
+	List	   *names;
+	char	   *name = pstrdup(procedure);
 
-	owa->objname = stringToQualifiedNameList(procedure);
-	owa->objargs = list_make1(makeTypeNameFromOid(JSONBOID, -1));
-	/* OBJECT_ROUTINE: functions too, to tell them apart below */
-	procoid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
+	/* the name ends at the first '(' outside double quotes */
+	for (char *c = name; *c; c++)
+	{
+		if (*c == '"')
+			quoted = !quoted;
+		else if (*c == '(' && !quoted)
+		{
+			*c = '\0';
+			with_args = true;
+			break;
+		}
+	}
+	names = stringToQualifiedNameList(name);
+	if (list_length(names) > 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_NAME),
+				 errmsg("invalid procedure name \"%s\"", procedure),
+				 errdetail("Too many dotted names."),
+				 errhint("Name the procedure as schema.name or name.")));
+
+	if (with_args)
+	{
+		LOCAL_FCINFO(fcinfo, 1);
+		Datum		d;
+
+		InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
+		fcinfo->args[0].value = CStringGetTextDatum(procedure);
+		fcinfo->args[0].isnull = false;
+		d = to_regprocedure(fcinfo);
+		procoid = fcinfo->isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	else
+	{
+		ObjectWithArgs *owa = makeNode(ObjectWithArgs);
+
+		owa->objname = names;
+		owa->objargs = list_make1(makeTypeNameFromOid(JSONBOID, -1));
+		/* OBJECT_ROUTINE: functions too, to tell them apart below */
+		procoid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
+	}
 	if (!OidIsValid(procoid))
 	{
 		if (missing_ok)
 			return InvalidOid;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg("procedure %s(jsonb) does not exist", procedure),
-				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE %s(payload jsonb).",
-						 procedure)));
+				 errmsg(with_args ? "procedure %s does not exist" : "procedure %s(jsonb) does not exist",
+						procedure),
+				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
+	}
+	if (with_args)
+	{
+		Oid		   *argtypes;
+		int			nargs;
+
+		(void) get_func_signature(procoid, &argtypes, &nargs);
+		if (nargs != 1 || argtypes[0] != JSONBOID)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_FUNCTION),
+					 errmsg("procedure %s does not take one jsonb argument", procedure),
+					 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
 	}
 	if (get_func_prokind(procoid) != PROKIND_PROCEDURE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s(jsonb) is not a procedure", procedure),
+				 errmsg("%s is not a procedure", format_procedure(procoid)),
 				 errhint("Jobs run procedures with CALL: use CREATE PROCEDURE.")));
 	return procoid;
 }
@@ -429,6 +483,13 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("job_key must not be empty"),
 					 errhint("Pass NULL for a job without a key.")));
+		if (strlen(job_key) > SJ_JOB_KEY_MAX)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("job_key too long"),
+					 errdetail("A job_key is at most %d bytes; this one has %zu.",
+							   SJ_JOB_KEY_MAX, strlen(job_key)),
+					 errhint("Use a short business key, e.g. 'order:42:cancel'.")));
 	}
 
 	if (PG_ARGISNULL(5))
@@ -445,16 +506,18 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(6))
 	{
 		Interval   *timeout = PG_GETARG_INTERVAL_P(6);
-		int64		usecs;
 
-		usecs = timeout->time +
-			((int64) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY;
-		if (usecs < 0 || usecs / 1000 > PG_INT32_MAX)
+		double		ms;
+
+		/* in double first: months and days of any size must not wrap */
+		ms = (timeout->time +
+			  ((double) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY) / 1000.0;
+		if (ms < 0 || ms > PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("timeout must be between 0 and %d milliseconds", PG_INT32_MAX),
 					 errhint("A timeout of 0 means none.")));
-		timeout_ms = (int32) ((usecs + 999) / 1000);
+		timeout_ms = (int32) ceil(ms);
 		has_timeout = true;
 	}
 
@@ -491,9 +554,9 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	if (job_key == NULL)
 		id = insert_job(values, nulls);
 	else if (v0_1)
-		id = run_as_owner(&schedule_plan_0_1, schedule_sql_0_1, 8, argtypes, values, nulls, &found);
+		id = sj_run_as_extension_owner(&schedule_plan_0_1, schedule_sql_0_1, 8, argtypes, values, nulls, &found);
 	else
-		id = run_as_owner(&schedule_plan, schedule_sql, 9, argtypes, values, nulls, &found);
+		id = sj_run_as_extension_owner(&schedule_plan, schedule_sql, 9, argtypes, values, nulls, &found);
 	if (!found)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNIQUE_VIOLATION),
@@ -521,12 +584,12 @@ change_job(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
 
 		check_run_at(run_at);
 		values[2] = TimestampTzGetDatum(run_at);
-		(void) run_as_owner(plan, sql, 3, argtypes, values, NULL, &found);
+		(void) sj_run_as_extension_owner(plan, sql, 3, argtypes, values, NULL, &found);
 		if (found)
 			sj_wake_scheduler_at_commit(run_at);
 	}
 	else
-		(void) run_as_owner(plan, sql, 2, argtypes, values, NULL, &found);
+		(void) sj_run_as_extension_owner(plan, sql, 2, argtypes, values, NULL, &found);
 
 	PG_RETURN_BOOL(found);
 }

@@ -66,8 +66,9 @@
 static BackgroundWorkerHandle **exec_handles = NULL;
 static TimestampTz last_start_warning = 0;
 
-/* The executor's own slot. */
+/* The executor's own slot, and its database's. */
 static SjExecutorSlot *my_exec = NULL;
+static int	my_dbslot = -1;
 
 /* A claimed job, copied out of SPI memory. */
 typedef struct SjJob
@@ -162,6 +163,8 @@ start_executor(int dbslot, int e)
 {
 	BackgroundWorker worker;
 	Oid			dboid = SjShmem->dbs[dbslot].dboid;
+	MemoryContext old;
+	bool		registered;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -175,13 +178,36 @@ start_executor(int dbslot, int e)
 	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
 	worker.bgw_notify_pid = MyProcPid;
 
-	if (!RegisterDynamicBackgroundWorker(&worker, &exec_handles[e]))
+	/* the handle outlives the scheduler's transaction */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&worker, &exec_handles[e]);
+	MemoryContextSwitchTo(old);
+	if (!registered)
 	{
 		exec_handles[e] = NULL;
 		return false;
 	}
 	sj_executor_slots(dbslot)[e].reserved = true;
 	return true;
+}
+
+/*
+ * sj_forget_executor_reservations
+ *		Called by a new scheduler: executors that an earlier scheduler
+ *		registered and that never attached will not; it has no handle to
+ *		tell.  One that still attaches later finds its slot taken or free.
+ */
+void
+sj_forget_executor_reservations(int dbslot)
+{
+	SjExecutorSlot *ex;
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	ex = sj_executor_slots(dbslot);
+	for (int e = 0; e < SjShmem->max_executors; e++)
+		if (ex[e].pid == 0)
+			ex[e].reserved = false;
+	LWLockRelease(SjShmem->lock);
 }
 
 /*
@@ -296,6 +322,9 @@ executor_detach(int code, Datum arg)
 		my_exec->idle = false;
 		my_exec->reserved = false;
 	}
+	/* a job this executor had claimed may be due again: tell the scheduler */
+	if (my_dbslot >= 0 && SjShmem->dbs[my_dbslot].scheduler_latch)
+		SetLatch(SjShmem->dbs[my_dbslot].scheduler_latch);
 	LWLockRelease(SjShmem->lock);
 }
 
@@ -733,6 +762,7 @@ sj_executor_main(Datum main_arg)
 		LWLockRelease(SjShmem->lock);
 		proc_exit(0);
 	}
+	my_dbslot = dbslot;
 	my_exec->pid = MyProcPid;
 	my_exec->latch = MyLatch;
 	my_exec->reserved = false;

@@ -8,6 +8,7 @@
 #include "fmgr.h"
 #include "utils/timestamp.h"
 
+extern void sj_forget_executor_reservations(int dbslot);
 extern TimestampTz sj_dispatch_procedure_jobs(int dbslot);
 extern PGDLLEXPORT void sj_executor_main(Datum main_arg);
 

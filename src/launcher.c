@@ -129,6 +129,8 @@ start_scheduler(int i)
 	SjDbSlot   *slot = &SjShmem->dbs[i];
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	bool		registered;
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -142,7 +144,11 @@ start_scheduler(int i)
 	worker.bgw_notify_pid = MyProcPid;
 
 	slot->last_start = GetCurrentTimestamp();
-	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	/* the handle outlives this pass's memory */
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	registered = RegisterDynamicBackgroundWorker(&worker, &handle);
+	MemoryContextSwitchTo(old);
+	if (!registered)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
@@ -231,8 +237,13 @@ launcher_pass(void)
 				continue;		/* starting: it attaches soon */
 			pfree(lslots[i].handle);
 			lslots[i].handle = NULL;
-			/* it died without a reason: back off, unless it had run a while */
-			if (!slot->no_extension)
+			/*
+			 * It died without a reason: back off, unless it had run a while.
+			 * DDL that held the database stopped it on purpose: no delay.
+			 */
+			if (slot->stopped_by_ddl)
+				lslots[i].delay_ms = 0;
+			else if (!slot->no_extension)
 			{
 				if (TimestampDifferenceExceeds(slot->last_start, now, SJ_RESTART_MAX_MS))
 					lslots[i].delay_ms = SJ_RESTART_MIN_MS;
@@ -241,6 +252,7 @@ launcher_pass(void)
 											 SJ_RESTART_MAX_MS);
 			}
 		}
+		slot->stopped_by_ddl = false;
 		if (slot->no_extension && !slot->kicked)
 			continue;
 		if (slot->kicked)

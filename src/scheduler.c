@@ -233,6 +233,7 @@ sj_scheduler_main(Datum main_arg)
 	SjShmem->dbs[my_slot].scheduler_latch = MyLatch;
 	LWLockRelease(SjShmem->lock);
 	before_shmem_exit(scheduler_detach, (Datum) 0);
+	sj_forget_executor_reservations(my_slot);
 
 	sj_worker_session_settings();
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs scheduler",

@@ -131,6 +131,7 @@ sj_init_db_slot(int i, Oid dboid)
 	slot->no_extension = false;
 	slot->kicked = false;
 	slot->hold_count = 0;
+	slot->stopped_by_ddl = false;
 	slot->last_start = 0;
 	memset(ex, 0, SjShmem->max_executors * sizeof(SjExecutorSlot));
 }
@@ -248,6 +249,7 @@ sj_hold_database(Oid dboid)
 		SjShmem->dbs[i].no_extension = true;
 	}
 	SjShmem->dbs[i].hold_count++;
+	SjShmem->dbs[i].stopped_by_ddl = true;
 	held_dbs[n_held++] = dboid;
 	LWLockRelease(SjShmem->lock);
 

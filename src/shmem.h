@@ -45,6 +45,7 @@ typedef struct SjDbSlot
 	bool		no_extension;	/* the scheduler found no extension and left */
 	bool		kicked;			/* CREATE EXTENSION committed: start again */
 	int			hold_count;		/* DDL holding the database free of workers */
+	bool		stopped_by_ddl; /* its workers were stopped by such DDL */
 	TimestampTz last_start;		/* launcher: when it last started a scheduler */
 } SjDbSlot;
 

@@ -12,11 +12,20 @@
  * CREATE EXTENSION asks the launcher for a scheduler at commit; DROP
  * EXTENSION (or DROP SCHEMA, which may cascade to it) wakes the scheduler at
  * commit so that it notices and leaves.
+ *
+ * Pending jobs belong to their owner role as its objects do, in the database
+ * where the command runs: DROP ROLE refuses while the role owns pending jobs,
+ * DROP OWNED BY cancels them and REASSIGN OWNED BY gives them to the new
+ * role.  (Like DROP OWNED itself, this acts on the current database only.)
  */
 #include "postgres.h"
 
+#include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
+#include "commands/extension.h"
+#include "utils/acl.h"
+#include "utils/array.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
@@ -27,6 +36,14 @@
 #include "utility.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static SPIPlanPtr count_owned_plan = NULL;
+static SPIPlanPtr cancel_owned_plan = NULL;
+static SPIPlanPtr reassign_owned_plan = NULL;
+
+#define JOB_COLUMNS \
+	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
+	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 
 #define SJ_EXTENSION_NAME "scheduled_jobs"
 
@@ -56,6 +73,67 @@ hold_by_name(const char *dbname)
 	dboid = get_database_oid(dbname, true);
 	if (OidIsValid(dboid))
 		sj_hold_database(dboid);
+}
+
+/* The OIDs of a list of RoleSpec as an oid[] datum; InvalidOid for unknown roles. */
+static Datum
+role_array(List *roles)
+{
+	Datum	   *oids = palloc(sizeof(Datum) * Max(list_length(roles), 1));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, roles)
+	{
+		RoleSpec   *spec = lfirst(lc);
+		Oid			roleid;
+
+		/* DROP ROLE IF EXISTS names roles that may not exist */
+		if (spec->roletype == ROLESPEC_CSTRING)
+			roleid = get_role_oid(spec->rolename, true);
+		else
+			roleid = get_rolespec_oid(spec, false);
+		if (OidIsValid(roleid))
+			oids[n++] = ObjectIdGetDatum(roleid);
+	}
+	return PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+}
+
+/*
+ * Run a statement about the jobs of the roles in $1 (and $2), as the
+ * extension owner, if the extension is installed here; returns its count.
+ */
+static int64
+jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles, RoleSpec *newrole)
+{
+	Oid			argtypes[2] = {OIDARRAYOID, OIDOID};
+	Datum		values[2];
+	bool		found;
+
+	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+		return 0;
+	values[0] = role_array(roles);
+	values[1] = newrole ? ObjectIdGetDatum(get_rolespec_oid(newrole, false)) : (Datum) 0;
+	return sj_run_as_extension_owner(plan, sql, newrole ? 2 : 1, argtypes, values, NULL, &found);
+}
+
+static void
+check_drop_role(DropRoleStmt *stmt)
+{
+	int64		n;
+
+	n = jobs_of_roles(&count_owned_plan,
+					  "SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs "
+					  "WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)",
+					  stmt->roles, NULL);
+	if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop a role that owns pending scheduled jobs"),
+				 errdetail_plural("%lld pending job in database \"%s\" belongs to the roles to drop.",
+								  "%lld pending jobs in database \"%s\" belong to the roles to drop.",
+								  n, (long long) n, get_database_name(MyDatabaseId)),
+				 errhint("Cancel them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
 }
 
 static void
@@ -91,6 +169,9 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 			if (strcmp(((CreateExtensionStmt *) parsetree)->extname, SJ_EXTENSION_NAME) == 0)
 				sj_kick_launcher_at_commit(MyDatabaseId);
 			break;
+		case T_DropRoleStmt:
+			check_drop_role((DropRoleStmt *) parsetree);
+			break;
 		case T_DropStmt:
 			if (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION ||
 				((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA)
@@ -106,6 +187,24 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 	else
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
+
+	if (IsA(parsetree, DropOwnedStmt))
+		(void) jobs_of_roles(&cancel_owned_plan,
+							 "WITH c AS (DELETE FROM scheduled_jobs.jobs "
+							 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) "
+							 "  RETURNING " JOB_COLUMNS "), "
+							 "h AS (INSERT INTO scheduled_jobs.job_history (" JOB_COLUMNS ", state, finished_at) "
+							 "  SELECT " JOB_COLUMNS ", 'cancelled', pg_catalog.statement_timestamp() FROM c "
+							 "  RETURNING 1) "
+							 "SELECT pg_catalog.count(*) FROM h",
+							 ((DropOwnedStmt *) parsetree)->roles, NULL);
+	else if (IsA(parsetree, ReassignOwnedStmt))
+		(void) jobs_of_roles(&reassign_owned_plan,
+							 "WITH u AS (UPDATE scheduled_jobs.jobs SET owner = $2 "
+							 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "
+							 "SELECT pg_catalog.count(*) FROM u",
+							 ((ReassignOwnedStmt *) parsetree)->roles,
+							 ((ReassignOwnedStmt *) parsetree)->newrole);
 
 	/* a database copied from one with the extension needs a scheduler */
 	if (created_db != NULL)
