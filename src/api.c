@@ -50,9 +50,6 @@ PG_FUNCTION_INFO_V1(sj_cancel_job_by_key);
 PG_FUNCTION_INFO_V1(sj_reschedule_job_by_id);
 PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
 
-#define HISTORY_COLUMNS \
-	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
-	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 
 /*
  * Upsert of a job with a job_key.  UPSERT_SQL(extra column, extra value,
@@ -77,12 +74,7 @@ UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit");
 static const char *const schedule_sql_0_1 = UPSERT_SQL("", "", "");
 
 #define CANCEL_SQL(cond) \
-	"WITH c AS (DELETE FROM scheduled_jobs.jobs " \
-	"  WHERE " cond " AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER') " \
-	"  RETURNING " HISTORY_COLUMNS ") " \
-	"INSERT INTO scheduled_jobs.job_history (" HISTORY_COLUMNS ", state, finished_at) " \
-	"SELECT " HISTORY_COLUMNS ", 'cancelled', pg_catalog.statement_timestamp() FROM c " \
-	"RETURNING id"
+	SJ_CANCEL_JOBS_SQL(cond " AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER')")
 
 #define RESCHEDULE_SQL(cond) \
 	"UPDATE scheduled_jobs.jobs SET run_at = $3 " \
@@ -589,7 +581,7 @@ change_job(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
 			sj_wake_scheduler_at_commit(run_at);
 	}
 	else
-		(void) sj_run_as_extension_owner(plan, sql, 2, argtypes, values, NULL, &found);
+		found = sj_run_as_extension_owner(plan, sql, 2, argtypes, values, NULL, &found) > 0;
 
 	PG_RETURN_BOOL(found);
 }

@@ -103,10 +103,6 @@ static SPIPlanPtr succeeded_plan = NULL;
 static SPIPlanPtr finish_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 
-#define JOB_COLUMNS \
-	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
-	"timeout_ms, owner, attempts, created_at"
-
 /*
  * SELECT *: the executor reads columns by name, so that a 0.1.0 table
  * without group_commit still works until ALTER EXTENSION ... UPDATE.
@@ -127,8 +123,8 @@ static const char *const claim_group_sql =
 /* $1 id, $2 state, $3 fired_at, $4 last_error, $5 last_error_data */
 static const char *const finish_sql =
 "WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
-"  RETURNING " JOB_COLUMNS ", last_error, last_error_data) "
-"INSERT INTO scheduled_jobs.job_history (" JOB_COLUMNS ", last_error, last_error_data, "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
 "  state, fired_at, finished_at) "
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
 "  attempts OPERATOR(pg_catalog.+) 1, created_at, "
@@ -138,8 +134,8 @@ static const char *const finish_sql =
 /* The jobs of $1 succeeded, in the transaction that started at $2. */
 static const char *const succeeded_sql =
 "WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
-"  RETURNING " JOB_COLUMNS ", last_error, last_error_data) "
-"INSERT INTO scheduled_jobs.job_history (" JOB_COLUMNS ", last_error, last_error_data, "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
 "  state, fired_at, finished_at) "
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
 "  attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, "
@@ -161,32 +157,13 @@ static const char *const retry_sql =
 static bool
 start_executor(int dbslot, int e)
 {
-	BackgroundWorker worker;
 	Oid			dboid = SjShmem->dbs[dbslot].dboid;
-	MemoryContext old;
-	bool		registered;
 
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sj_executor_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "scheduled_jobs executor %d for database %u", e, dboid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "scheduled_jobs executor");
-	worker.bgw_main_arg = Int32GetDatum(dbslot * SjShmem->max_executors + e);
-	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
-	worker.bgw_notify_pid = MyProcPid;
-
-	/* the handle outlives the scheduler's transaction */
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	registered = RegisterDynamicBackgroundWorker(&worker, &exec_handles[e]);
-	MemoryContextSwitchTo(old);
-	if (!registered)
-	{
-		exec_handles[e] = NULL;
+	exec_handles[e] = sj_start_worker("sj_executor_main", "scheduled_jobs executor", dboid,
+									  Int32GetDatum(dbslot * SjShmem->max_executors + e),
+									  "scheduled_jobs executor %d for database %u", e, dboid);
+	if (exec_handles[e] == NULL)
 		return false;
-	}
 	sj_executor_slots(dbslot)[e].reserved = true;
 	return true;
 }

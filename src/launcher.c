@@ -41,6 +41,7 @@
 #include "guc.h"
 #include "launcher.h"
 #include "shmem.h"
+#include "worker.h"
 
 /* Delays before restarting a scheduler that stopped without reason. */
 #define SJ_RESTART_MIN_MS	1000
@@ -127,28 +128,13 @@ static void
 start_scheduler(int i)
 {
 	SjDbSlot   *slot = &SjShmem->dbs[i];
-	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
-	MemoryContext old;
-	bool		registered;
-
-	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
-	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sj_scheduler_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "scheduled_jobs scheduler for database %u", slot->dboid);
-	snprintf(worker.bgw_type, BGW_MAXLEN, "scheduled_jobs scheduler");
-	worker.bgw_main_arg = ObjectIdGetDatum(slot->dboid);
-	worker.bgw_notify_pid = MyProcPid;
 
 	slot->last_start = GetCurrentTimestamp();
-	/* the handle outlives this pass's memory */
-	old = MemoryContextSwitchTo(TopMemoryContext);
-	registered = RegisterDynamicBackgroundWorker(&worker, &handle);
-	MemoryContextSwitchTo(old);
-	if (!registered)
+	handle = sj_start_worker("sj_scheduler_main", "scheduled_jobs scheduler", slot->dboid,
+							 ObjectIdGetDatum(slot->dboid),
+							 "scheduled_jobs scheduler for database %u", slot->dboid);
+	if (handle == NULL)
 	{
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),

@@ -34,16 +34,13 @@
 #include "api.h"
 #include "shmem.h"
 #include "utility.h"
+#include "worker.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static SPIPlanPtr count_owned_plan = NULL;
 static SPIPlanPtr cancel_owned_plan = NULL;
 static SPIPlanPtr reassign_owned_plan = NULL;
-
-#define JOB_COLUMNS \
-	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
-	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 
 #define SJ_EXTENSION_NAME "scheduled_jobs"
 
@@ -190,13 +187,7 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 
 	if (IsA(parsetree, DropOwnedStmt))
 		(void) jobs_of_roles(&cancel_owned_plan,
-							 "WITH c AS (DELETE FROM scheduled_jobs.jobs "
-							 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) "
-							 "  RETURNING " JOB_COLUMNS "), "
-							 "h AS (INSERT INTO scheduled_jobs.job_history (" JOB_COLUMNS ", state, finished_at) "
-							 "  SELECT " JOB_COLUMNS ", 'cancelled', pg_catalog.statement_timestamp() FROM c "
-							 "  RETURNING 1) "
-							 "SELECT pg_catalog.count(*) FROM h",
+							 SJ_CANCEL_JOBS_SQL("owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"),
 							 ((DropOwnedStmt *) parsetree)->roles, NULL);
 	else if (IsA(parsetree, ReassignOwnedStmt))
 		(void) jobs_of_roles(&reassign_owned_plan,

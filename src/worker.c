@@ -9,6 +9,7 @@
 #include "pgstat.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "postmaster/bgworker.h"
 
 #include "worker.h"
 
@@ -62,4 +63,41 @@ sj_recover_from_error(MemoryContext loop_ctx)
 	MemoryContextSwitchTo(loop_ctx);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	RESUME_INTERRUPTS();
+}
+
+/*
+ * sj_start_worker
+ *		Register a dynamic worker of this library in database dboid (passed in
+ *		bgw_extra too), never restarted by the postmaster, that notifies the
+ *		caller of its start and stop.  Returns its handle, allocated for the
+ *		life of the caller, or NULL if no worker slot is free.
+ */
+BackgroundWorkerHandle *
+sj_start_worker(const char *function, const char *type, Oid dboid,
+				Datum main_arg, const char *name_fmt,...)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	MemoryContext old;
+	va_list		args;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
+	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", type);
+	va_start(args, name_fmt);
+	vsnprintf(worker.bgw_name, BGW_MAXLEN, name_fmt, args);
+	va_end(args);
+	worker.bgw_main_arg = main_arg;
+	memcpy(worker.bgw_extra, &dboid, sizeof(Oid));
+	worker.bgw_notify_pid = MyProcPid;
+
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		handle = NULL;
+	MemoryContextSwitchTo(old);
+	return handle;
 }
