@@ -86,19 +86,24 @@ fire_notify_batch(void)
 
 		if (fire_plan)
 			SPI_freeplan(fire_plan);
-		sql = psprintf("WITH due AS ("
-					   "  SELECT id FROM scheduled_jobs.jobs "
-					   "  WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
-					   "  ORDER BY run_at LIMIT %d FOR UPDATE SKIP LOCKED), "
-					   "fired AS ("
-					   "  DELETE FROM scheduled_jobs.jobs j USING due "
-					   "  WHERE j.id OPERATOR(pg_catalog.=) due.id RETURNING j.*) "
+		/*
+		 * The due ids as an array, not a join: a plan made while the table
+		 * was empty must not turn into a join that reads every pending job
+		 * once the table holds millions.
+		 */
+		sql = psprintf("WITH fired AS ("
+					   "  DELETE FROM scheduled_jobs.jobs "
+					   "  WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+					   "    SELECT id FROM scheduled_jobs.jobs "
+					   "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
+					   "    ORDER BY run_at LIMIT %d FOR UPDATE SKIP LOCKED)) "
+					   "  RETURNING *) "
 					   "INSERT INTO scheduled_jobs.job_history "
 					   "  (id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, "
 					   "   attempts, created_at, state, fired_at, finished_at) "
 					   "SELECT id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, "
 					   "   attempts OPERATOR(pg_catalog.+) 1, created_at, 'notified', "
-					   "   pg_catalog.now(), pg_catalog.statement_timestamp() "
+					   "   pg_catalog.now(), pg_catalog.clock_timestamp() "
 					   "FROM fired ORDER BY run_at, id "
 					   "RETURNING id, channel, job_key, run_at, payload::pg_catalog.text",
 					   sj_batch_size);
@@ -190,10 +195,22 @@ scheduler_pass(void)
 	{
 		pgstat_report_activity(STATE_RUNNING, "firing due jobs");
 		fired = fire_notify_batch();
-		if (fired >= sj_batch_size)
+		if (fired > 0)
+		{
+			/* send the NOTIFYs now; the look ahead can wait for its own */
 			next = GetCurrentTransactionStartTimestamp();
-		else
-			next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_slot));
+			SPI_finish();
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+			if (fired >= sj_batch_size)
+				return next;
+			SetCurrentStatementStartTimestamp();
+			StartTransactionCommand();
+			PushActiveSnapshot(GetTransactionSnapshot());
+			if (SPI_connect() != SPI_OK_CONNECT)
+				elog(ERROR, "SPI_connect failed");
+		}
+		next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_slot));
 	}
 
 	SPI_finish();
@@ -276,8 +293,17 @@ sj_scheduler_main(Datum main_arg)
 		if (next <= now)
 			continue;
 		pg_atomic_write_u64(&slot->next_wakeup, (uint64) next);
-		sleep_ms = TimestampDifferenceMilliseconds(now, next);
-		sleep_ms = Min(sleep_ms, sj_max_sleep);
+		if (next - now < 1000)
+		{
+			/*
+			 * Due within the millisecond: WaitLatch counts whole ones and
+			 * would add up to one to the lag.  Sleep out the rest instead.
+			 */
+			pg_usleep(next - now);
+			continue;
+		}
+		/* whole milliseconds, rounded down: the rest is slept out above */
+		sleep_ms = Min((next - now) / 1000, (int64) sj_max_sleep);
 		if (sleep_ms > 1000)
 			pgstat_report_stat(true);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,

@@ -1,0 +1,118 @@
+#!/bin/bash
+# Workload 1: firing lag.  NOTIFY jobs scheduled 200 ms ahead at Poisson
+# times (pgbench --rate), received by a LISTEN client that timestamps
+# receipt; jobs scheduled 5-20 s ahead (the scheduler's sleep path); procedure
+# jobs, whose procedure records clock_timestamp() - run_at (run_at passed in
+# the payload).  Limit: a raw pg_notify(clock_timestamp()) received by the
+# same client, measured before and after.
+#
+# Env: PENDING=N preloads N future jobs (workload 5), LABEL prefixes the rows.
+. "$(dirname "$0")/common.sh"
+bench_init
+
+N=300 REF_N=100 SLEEP_N=20 SLEEP_MIN=5 SLEEP_SPAN=15
+quick && { N=100 REF_N=50 SLEEP_N=5 SLEEP_MIN=2 SLEEP_SPAN=4; }
+LABEL=${LABEL:-}
+PENDING=${PENDING:-0}
+W=$BENCH_TMP/lag
+mkdir -p "$W"
+
+bench_db bench_lag
+bench_preload "$PENDING"
+qs <<'SQL' >/dev/null || die setup
+CREATE TABLE bench.proc_lag (lag_ms numeric, at timestamptz DEFAULT clock_timestamp());
+CREATE PROCEDURE bench.record_lag(p jsonb) LANGUAGE sql
+AS $$ INSERT INTO bench.proc_lag (lag_ms) VALUES
+	(extract(epoch FROM clock_timestamp() - (p->>'run_at')::timestamptz) * 1000) $$;
+SQL
+
+cat >"$W/ref.sql" <<'SQL'
+SELECT pg_notify('lagref', clock_timestamp()::text);
+SQL
+cat >"$W/job.sql" <<'SQL'
+SELECT scheduled_jobs.schedule_job(clock_timestamp() + interval '200 ms', 'lagjob', NULL, '{}'::jsonb);
+SQL
+cat >"$W/pjob.sql" <<'SQL'
+SELECT scheduled_jobs.schedule_job(t, NULL, 'bench.record_lag', jsonb_build_object('run_at', t))
+FROM (SELECT clock_timestamp() + interval '200 ms' AS t) s;
+SQL
+
+# The limit: raw NOTIFY from an autocommitted statement to the listener.
+ref_run() {
+	listen_start "$W/ref$1.tsv" "$REF_N" 60 lagref
+	pgbench -n -c 1 -R 20 -t "$REF_N" -f "$W/ref.sql" "$DB" >/dev/null 2>&1 || die "pgbench ref"
+	listen_wait || die "ref: listener incomplete"
+	REF=$(lag_stats "$W/ref$1.tsv" "payload")
+}
+
+log "lag: limit (before)"
+ref_run 1; REF1=$REF
+
+log "lag: $N NOTIFY jobs 200 ms ahead, Poisson 20/s"
+listen_start "$W/jobs.tsv" "$N" $((N / 20 + 30)) lagjob
+pgbench -n -c 1 -R 20 -t "$N" -f "$W/job.sql" "$DB" >/dev/null 2>&1 || die "pgbench jobs"
+listen_wait || die "listener incomplete"
+JOBS=$(lag_stats "$W/jobs.tsv" "payload::jsonb->>'run_at'")
+# Where the lag goes: run_at -> fired_at (the firing transaction's start:
+# the wake-up) -> finished_at (the fire statement) -> receipt (commit, WAL
+# flush, delivery).
+SPLIT=$(qs <<SQL
+CREATE TEMP TABLE recv (recv_us bigint, channel text, payload text);
+\copy recv FROM '$W/jobs.tsv'
+SELECT string_agg(format('%s p50 %s / p99 %s', name, p50, p99), '; ' ORDER BY ord) FROM (
+SELECT ord, name, round(percentile_cont(0.5) WITHIN GROUP (ORDER BY ms)::numeric, 2) AS p50,
+	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY ms)::numeric, 2) AS p99
+FROM (SELECT 1 AS ord, 'run_at → fired_at (wake-up)' AS name, extract(epoch FROM h.fired_at - h.run_at) * 1000 AS ms
+	FROM recv r JOIN scheduled_jobs.job_history h ON h.id = (r.payload::jsonb->>'id')::bigint
+	UNION ALL
+	SELECT 2, 'fired_at → finished_at (fire statement)', extract(epoch FROM h.finished_at - h.fired_at) * 1000
+	FROM recv r JOIN scheduled_jobs.job_history h ON h.id = (r.payload::jsonb->>'id')::bigint
+	UNION ALL
+	SELECT 3, 'finished_at → receipt (commit, delivery)', r.recv_us / 1000.0 - extract(epoch FROM h.finished_at) * 1000
+	FROM recv r JOIN scheduled_jobs.job_history h ON h.id = (r.payload::jsonb->>'id')::bigint) s
+GROUP BY ord, name) t;
+SQL
+)
+log "lag split, ms: $SPLIT"
+printf '\n%sNOTIFY lag, where it goes (ms): %s\n' "$LABEL" "$SPLIT" | bench_note
+
+log "lag: $N procedure jobs 200 ms ahead, Poisson 20/s"
+pgbench -n -c 1 -R 20 -t "$N" -f "$W/pjob.sql" "$DB" >/dev/null 2>&1 || die "pgbench procedure jobs"
+wait_for "procedure jobs" 60 "SELECT count(*) >= $N FROM bench.proc_lag"
+PROCS=$(q "SELECT count(*),
+	round(percentile_cont(0.5) WITHIN GROUP (ORDER BY lag_ms)::numeric, 3),
+	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lag_ms)::numeric, 3),
+	round(max(lag_ms), 3), round(min(lag_ms), 3) FROM bench.proc_lag")
+
+if [ -z "$LABEL" ]; then
+	log "lag: $SLEEP_N NOTIFY jobs ${SLEEP_MIN}-$((SLEEP_MIN + SLEEP_SPAN)) s ahead (sleep path)"
+	listen_start "$W/sleep.tsv" "$SLEEP_N" $((SLEEP_MIN + SLEEP_SPAN + 30)) lagsleep
+	q "SELECT scheduled_jobs.schedule_job(now() + make_interval(secs => $SLEEP_MIN + random() * $SLEEP_SPAN), 'lagsleep', NULL, '{}'::jsonb)
+	   FROM generate_series(1, $SLEEP_N)" >/dev/null
+	listen_wait || die "listener incomplete"
+	SLEEP=$(lag_stats "$W/sleep.tsv" "payload::jsonb->>'run_at'")
+fi
+
+log "lag: limit (after)"
+ref_run 2; REF2=$REF
+
+# Rows: "n|p50|p99|max|min" -> "p50 / p99 / max (min)" against the limit's mean.
+f() { echo "$1" | cut -d'|' -f"$2"; }
+LIM=()
+for i in 2 3 4 5; do LIM[$i]=$(mean "$(f "$REF1" $i)" "$(f "$REF2" $i)"); done
+lag_row() {
+	local w=$1 s=$2 m l r
+	m="$(fmt "$(f "$s" 2)") / $(fmt "$(f "$s" 3)") / $(fmt "$(f "$s" 4)") (min $(fmt "$(f "$s" 5)"))"
+	l="$(fmt "${LIM[2]}") / $(fmt "${LIM[3]}") / $(fmt "${LIM[4]}") (min $(fmt "${LIM[5]}"))"
+	r="$(ratio "$(f "$s" 2)" "${LIM[2]}") / $(ratio "$(f "$s" 3)" "${LIM[3]}") / $(ratio "$(f "$s" 4)" "${LIM[4]}")"
+	# issue 5: never early; p50 within 0.5 ms and p99 within 1 ms of the limit's
+	bench_row_raw "$w (n=$(f "$s" 1))" "lag ms p50 / p99 / max (limit: raw pg_notify)" "$m" "$l" "$r" \
+		"min ≥ 0, p50 ≤ limit + 0.5, p99 ≤ limit + 1" \
+		"$(verdict "$(f "$s" 5) >= 0 && $(f "$s" 2) <= ${LIM[2]} + 0.5 && $(f "$s" 3) <= ${LIM[3]} + 1")"
+}
+lag_row "${LABEL}lag: NOTIFY jobs 200 ms ahead, 20/s" "$JOBS"
+[ -z "$LABEL" ] && lag_row "lag: NOTIFY jobs ${SLEEP_MIN}-$((SLEEP_MIN + SLEEP_SPAN)) s ahead (sleep path)" "$SLEEP"
+lag_row "${LABEL}lag: procedure jobs 200 ms ahead, to CALL start" "$PROCS"
+
+bench_db_drop
+bench_finish
