@@ -1,8 +1,8 @@
 
-# Fault: concurrent load.  6 pgbench clients schedule (NOTIFY and procedure
+# Fault: concurrent load.  8 pgbench clients schedule (NOTIFY and procedure
 # jobs, keys from a small range so that they replace each other), cancel (by
 # key and by id), reschedule, and schedule in transactions that roll back,
-# for 30 s while the jobs fire.  Then:
+# for 60 s (SJ_LOAD_SECONDS) while the jobs fire.  Then:
 #  - no doubles: each NOTIFY job id reaches the listener and job_history once;
 #    each procedure job's effect is there once per succeeded history row;
 #  - nothing lost: every id schedule_job returned is in jobs or job_history,
@@ -22,8 +22,8 @@ use IO::Select;
 use IPC::Run;
 use JSON::PP;
 
-my $SECONDS = 30;
-my $CLIENTS = 6;
+my $SECONDS = $ENV{SJ_LOAD_SECONDS} // 60;
+my $CLIENTS = 8;
 my $RATE    = 300;    # transactions per second, all clients together
 
 my $node = sj_node('load', conf => "log_statement = none\nlog_min_error_statement = error\n");
