@@ -49,13 +49,17 @@ bench_build_install() {
 }
 
 # The cluster: fsync and synchronous_commit on (the defaults), the library
-# preloaded, room for the workers.
+# preloaded, room for the workers.  BENCH_EXTRA_CONF (not exported: set by
+# a script for its own cluster only) holds more postgresql.conf lines, one a
+# line, written last so that they win (bench/peers.sh: pg_cron).
 bench_cluster_start() {
 	export SJ_PORT=${SJ_PORT:-55600}
+	local extra=()
+	[ -n "${BENCH_EXTRA_CONF:-}" ] && mapfile -t extra <<<"$BENCH_EXTRA_CONF"
 	sj_cluster_start "$BENCH_TMP" \
 		"fsync = on" "synchronous_commit = on" "max_connections = 60" \
 		"shared_buffers = 256MB" "max_wal_size = 4GB" \
-		"scheduled_jobs.max_executors = 4" || die "could not start the cluster (see $BENCH_TMP/server.log)"
+		"scheduled_jobs.max_executors = 4" "${extra[@]}" || die "could not start the cluster (see $BENCH_TMP/server.log)"
 	log "cluster on 127.0.0.1:$PGPORT in $BENCH_TMP"
 }
 
@@ -305,4 +309,4 @@ ref_backend_stop() {
 }
 
 # The scheduler's firing statement (src/scheduler.c, batch 1000), for EXPLAIN.
-FIRE_ALL="WITH due AS (SELECT id FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED), fired AS (DELETE FROM scheduled_jobs.jobs j USING due WHERE j.id OPERATOR(pg_catalog.=) due.id RETURNING j.*) INSERT INTO scheduled_jobs.job_history (id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, attempts, created_at, state, fired_at, finished_at) SELECT id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, attempts OPERATOR(pg_catalog.+) 1, created_at, 'notified', pg_catalog.now(), pg_catalog.statement_timestamp() FROM fired ORDER BY run_at, id RETURNING id, channel, job_key, run_at, payload::pg_catalog.text"
+FIRE_ALL="WITH fired AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT id FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED)) RETURNING *) INSERT INTO scheduled_jobs.job_history (id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, attempts, created_at, state, fired_at, finished_at) SELECT id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, attempts OPERATOR(pg_catalog.+) 1, created_at, 'notified', pg_catalog.now(), pg_catalog.clock_timestamp() FROM fired ORDER BY run_at, id RETURNING id, channel, job_key, run_at, payload::pg_catalog.text"

@@ -4,7 +4,9 @@
 # receipt; jobs scheduled 5-20 s ahead (the scheduler's sleep path); procedure
 # jobs, whose procedure records clock_timestamp() - run_at (run_at passed in
 # the payload).  Limit: a raw pg_notify(clock_timestamp()) received by the
-# same client, measured before and after.
+# same client, measured before and after.  A second, durable limit: the same
+# NOTIFY sent by a statement that also deletes a row, so that its commit
+# flushes WAL as any firing that records what it fired must.
 #
 # Env: PENDING=N preloads N future jobs (workload 5), LABEL prefixes the rows.
 . "$(dirname "$0")/common.sh"
@@ -21,6 +23,8 @@ bench_db bench_lag
 bench_preload "$PENDING"
 qs <<'SQL' >/dev/null || die setup
 CREATE TABLE bench.proc_lag (lag_ms numeric, at timestamptz DEFAULT clock_timestamp());
+CREATE TABLE bench.lagq (id bigserial PRIMARY KEY);
+INSERT INTO bench.lagq SELECT FROM generate_series(1, 1000);
 CREATE PROCEDURE bench.record_lag(p jsonb) LANGUAGE sql
 AS $$ INSERT INTO bench.proc_lag (lag_ms) VALUES
 	(extract(epoch FROM clock_timestamp() - (p->>'run_at')::timestamptz) * 1000) $$;
@@ -28,6 +32,10 @@ SQL
 
 cat >"$W/ref.sql" <<'SQL'
 SELECT pg_notify('lagref', clock_timestamp()::text);
+SQL
+cat >"$W/dref.sql" <<'SQL'
+WITH d AS (DELETE FROM bench.lagq WHERE id = (SELECT min(id) FROM bench.lagq) RETURNING id)
+SELECT pg_notify('lagdref', clock_timestamp()::text) FROM d;
 SQL
 cat >"$W/job.sql" <<'SQL'
 SELECT scheduled_jobs.schedule_job(clock_timestamp() + interval '200 ms', 'lagjob', NULL, '{}'::jsonb);
@@ -45,8 +53,17 @@ ref_run() {
 	REF=$(lag_stats "$W/ref$1.tsv" "payload")
 }
 
+# The durable limit: the same, from a statement that writes (a WAL flush at commit).
+dref_run() {
+	listen_start "$W/dref$1.tsv" "$REF_N" 60 lagdref
+	pgbench -n -c 1 -R 20 -t "$REF_N" -f "$W/dref.sql" "$DB" >/dev/null 2>&1 || die "pgbench durable ref"
+	listen_wait || die "durable ref: listener incomplete"
+	DREF=$(lag_stats "$W/dref$1.tsv" "payload")
+}
+
 log "lag: limit (before)"
 ref_run 1; REF1=$REF
+dref_run 1; DREF1=$DREF
 
 log "lag: $N NOTIFY jobs 200 ms ahead, Poisson 20/s"
 listen_start "$W/jobs.tsv" "$N" $((N / 20 + 30)) lagjob
@@ -95,11 +112,15 @@ fi
 
 log "lag: limit (after)"
 ref_run 2; REF2=$REF
+dref_run 2; DREF2=$DREF
 
 # Rows: "n|p50|p99|max|min" -> "p50 / p99 / max (min)" against the limit's mean.
 f() { echo "$1" | cut -d'|' -f"$2"; }
-LIM=()
-for i in 2 3 4 5; do LIM[$i]=$(mean "$(f "$REF1" $i)" "$(f "$REF2" $i)"); done
+LIM=() DLIM=()
+for i in 2 3 4 5; do
+	LIM[$i]=$(mean "$(f "$REF1" $i)" "$(f "$REF2" $i)")
+	DLIM[$i]=$(mean "$(f "$DREF1" $i)" "$(f "$DREF2" $i)")
+done
 lag_row() {
 	local w=$1 s=$2 m l r
 	m="$(fmt "$(f "$s" 2)") / $(fmt "$(f "$s" 3)") / $(fmt "$(f "$s" 4)") (min $(fmt "$(f "$s" 5)"))"
@@ -110,7 +131,19 @@ lag_row() {
 		"min ≥ 0, p50 ≤ limit + 0.5, p99 ≤ limit + 1" \
 		"$(verdict "$(f "$s" 5) >= 0 && $(f "$s" 2) <= ${LIM[2]} + 0.5 && $(f "$s" 3) <= ${LIM[3]} + 1")"
 }
+# The same rows against the durable limit: what a firing costs beyond the
+# WAL flush that recording it needs.
+dlag_row() {
+	local w=$1 s=$2 m l r
+	m="$(fmt "$(f "$s" 2)") / $(fmt "$(f "$s" 3)") / $(fmt "$(f "$s" 4)") (min $(fmt "$(f "$s" 5)"))"
+	l="$(fmt "${DLIM[2]}") / $(fmt "${DLIM[3]}") / $(fmt "${DLIM[4]}") (min $(fmt "${DLIM[5]}"))"
+	r="$(ratio "$(f "$s" 2)" "${DLIM[2]}") / $(ratio "$(f "$s" 3)" "${DLIM[3]}") / $(ratio "$(f "$s" 4)" "${DLIM[4]}")"
+	bench_row_raw "$w (n=$(f "$s" 1))" "lag ms p50 / p99 / max (limit: pg_notify from a statement that writes)" "$m" "$l" "$r" \
+		"min ≥ 0, p50 ≤ limit + 0.5, p99 ≤ limit + 1" \
+		"$(verdict "$(f "$s" 5) >= 0 && $(f "$s" 2) <= ${DLIM[2]} + 0.5 && $(f "$s" 3) <= ${DLIM[3]} + 1")"
+}
 lag_row "${LABEL}lag: NOTIFY jobs 200 ms ahead, 20/s" "$JOBS"
+dlag_row "${LABEL}lag: NOTIFY jobs 200 ms ahead, 20/s, vs durable limit" "$JOBS"
 [ -z "$LABEL" ] && lag_row "lag: NOTIFY jobs ${SLEEP_MIN}-$((SLEEP_MIN + SLEEP_SPAN)) s ahead (sleep path)" "$SLEEP"
 lag_row "${LABEL}lag: procedure jobs 200 ms ahead, to CALL start" "$PROCS"
 
