@@ -89,9 +89,12 @@ CRON=0
 if [ "$(DB=postgres q "SELECT count(*) FROM pg_available_extensions WHERE name = 'pg_cron'")" = 1 ] &&
 	DB=postgres q "SHOW shared_preload_libraries" | grep -q pg_cron; then
 	DB=postgres q "CREATE EXTENSION IF NOT EXISTS pg_cron" || die "create extension pg_cron"
-	CRON_VERSION=$(DB=postgres q "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'")
+	CRON_EXT=$(DB=postgres q "SELECT extversion FROM pg_extension WHERE extname = 'pg_cron'")
+	# the package's version (1.4.2) says more than the SQL one (1.4-1)
+	CRON_VERSION=$(dpkg-query -W -f='${Version}' postgresql-15-cron 2>/dev/null | sed 's/-[^-]*$//')
+	CRON_VERSION=${CRON_VERSION:-$CRON_EXT}
 	CRON=1
-	if awk -v v="${CRON_VERSION%%-*}" 'BEGIN { split(v, a, "."); exit !(a[1] > 1 || (a[1] == 1 && a[2] >= 5)) }'; then
+	if awk -v v="${CRON_EXT%%-*}" 'BEGIN { split(v, a, "."); exit !(a[1] > 1 || (a[1] == 1 && a[2] >= 5)) }'; then
 		CRON_GRID=second CRON_SCHEDULE='1 seconds'
 	else
 		CRON_GRID=minute CRON_SCHEDULE='* * * * *'

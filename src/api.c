@@ -50,7 +50,6 @@ PG_FUNCTION_INFO_V1(sj_cancel_job_by_key);
 PG_FUNCTION_INFO_V1(sj_reschedule_job_by_id);
 PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
 
-
 /*
  * Upsert of a job with a job_key.  UPSERT_SQL(extra column, extra value,
  * extra SET) so that the 0.1.0 table, without group_commit, is served too
