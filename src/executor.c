@@ -437,8 +437,6 @@ call_procedure(SjJob *job, MemoryContext job_ctx)
 		plan = call_plan(job->procedure);
 
 		nestlevel = NewGUCNestLevel();
-		(void) set_config_option("search_path", "\"$user\", public",
-								 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
 		SetUserIdAndSecContext(job->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
 		if (timeout_ms > 0)
@@ -748,7 +746,12 @@ sj_executor_main(Datum main_arg)
 	before_shmem_exit(executor_detach, (Datum) 0);
 
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
-	SetConfigOption("search_path", "pg_catalog, pg_temp", PGC_SUSET, PGC_S_SESSION);
+	/*
+	 * The search_path jobs see.  The executor's own SQL is schema-qualified
+	 * throughout, so it can share it; one path for both also keeps the kept
+	 * CALL plans valid (a plan made under another path is made again).
+	 */
+	SetConfigOption("search_path", "\"$user\", public", PGC_SUSET, PGC_S_SESSION);
 	SetConfigOption("max_parallel_workers_per_gather", "0", PGC_SUSET, PGC_S_SESSION);
 	job_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs job",
 									ALLOCSET_DEFAULT_SIZES);

@@ -22,7 +22,7 @@ int			sj_executor_idle_timeout = 60000;
 int			sj_job_timeout = 0;
 int			sj_retry_base_delay = 1000;
 int			sj_retry_max_delay = 3600000;
-int			sj_group_commit_size = 32;
+int			sj_group_commit_size = 64;
 
 /*
  * sj_guc_init
@@ -87,8 +87,10 @@ sj_guc_init(void)
 
 	DefineCustomIntVariable("scheduled_jobs.group_commit_size",
 							"Most procedure jobs that share one commit, for jobs scheduled with group_commit.",
-							"Each job still runs in its own subtransaction; a crash re-runs the whole group.",
-							&sj_group_commit_size, 32, 1, 64,
+							"Each job runs in its own subtransaction; a crash re-runs the whole group. "
+							"PostgreSQL caches 64 subtransaction ids per transaction: lower this if job "
+							"procedures open subtransactions of their own (EXCEPTION blocks).",
+							&sj_group_commit_size, 64, 1, 64,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("scheduled_jobs");
