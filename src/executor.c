@@ -62,6 +62,9 @@
 #include "shmem.h"
 #include "worker.h"
 
+/* How long before a procedure job is due an executor is started for it. */
+#define SJ_PREWARM_MS 1000
+
 /* Handles of the executors this scheduler started, by executor slot. */
 static BackgroundWorkerHandle **exec_handles = NULL;
 static TimestampTz last_start_warning = 0;
@@ -190,9 +193,11 @@ sj_forget_executor_reservations(int dbslot)
 /*
  * sj_dispatch_procedure_jobs
  *		Called by the scheduler in its pass: wake idle executors, or start new
- *		ones, for the procedure jobs that are due.  Returns when the scheduler
- *		must look again: the earliest future procedure job, or soon if an
- *		executor could not be started.  Inside a transaction, with SPI.
+ *		ones, for the procedure jobs that are due, and start one shortly
+ *		before the next job if none runs.  Returns when the scheduler must
+ *		look again: the earliest future procedure job (or shortly before it,
+ *		to start that executor), or soon if an executor could not be started.
+ *		Inside a transaction, with SPI.
  */
 TimestampTz
 sj_dispatch_procedure_jobs(int dbslot)
@@ -202,6 +207,7 @@ sj_dispatch_procedure_jobs(int dbslot)
 	TimestampTz next = DT_NOEND;
 	bool		isnull;
 	Datum		d;
+	int64		wanted;
 	int			idle = 0,
 				starting = 0,
 				running = 0;
@@ -251,7 +257,25 @@ sj_dispatch_procedure_jobs(int dbslot)
 		else if (ex[e].reserved)
 			starting++;
 	}
-	for (int e = 0; e < SjShmem->max_executors && n_due > idle + starting; e++)
+	/*
+	 * Starting an executor takes a fork and a connection, tens of ms: have
+	 * one ready when the next procedure job comes due after a quiet spell.
+	 * Wake up SJ_PREWARM_MS early for it if none runs.
+	 */
+	wanted = n_due;
+	if (n_due == 0 && next != DT_NOEND && idle + running + starting == 0)
+	{
+		/* within the idle timeout, or the executor leaves before the job */
+		int			lead_ms = Min(SJ_PREWARM_MS, sj_executor_idle_timeout / 2);
+		TimestampTz prewarm_at = next - lead_ms * INT64CONST(1000);
+
+		if (prewarm_at <= GetCurrentTimestamp())
+			wanted = 1;
+		else
+			next = prewarm_at;
+	}
+
+	for (int e = 0; e < SjShmem->max_executors && wanted > idle + starting; e++)
 	{
 		if (ex[e].pid != 0 || ex[e].reserved)
 			continue;
