@@ -260,6 +260,8 @@ EOF2
 	# BENCH_NO_ANALYZE=1: leave the table unanalyzed, so the workers keep the
 	# plans they cached while it was empty (as until autovacuum analyzes it)
 	[ "${BENCH_NO_ANALYZE:-0}" = 1 ] || q "VACUUM ANALYZE scheduled_jobs.jobs" >/dev/null
+	# write the load out now, not in a checkpoint during the measurement
+	DB=postgres q "CHECKPOINT" >/dev/null
 }
 
 # Per-process figures from /proc: "utime+stime ms, schedstat cpu ms,

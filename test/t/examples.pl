@@ -11,6 +11,8 @@ use warnings;
 use DBI;
 use File::Basename;
 use FindBin;
+use lib $FindBin::RealBin;
+use SjTest;
 use Test::More;
 use Time::HiRes qw(time);
 
@@ -19,13 +21,6 @@ alarm 300;
 my $repo = $ENV{SJ_REPO} // "$FindBin::RealBin/../..";
 my @files = sort glob("$repo/examples/*.sql");
 plan skip_all => 'no examples' unless @files;
-
-sub connect_db
-{
-	my ($db) = @_;
-	return DBI->connect("dbi:Pg:dbname=$db", undef, undef,
-		{ AutoCommit => 1, RaiseError => 1, PrintError => 0, PrintWarn => 0 });
-}
 
 my $admin = connect_db('postgres');
 my $ROLE = 'sj_t_ex_app';

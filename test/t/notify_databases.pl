@@ -11,41 +11,14 @@ use warnings;
 
 use DBI;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use SjTest;
 use Time::HiRes qw(time);
 
 alarm 180;          # the whole test; a hang fails it
 
 my ($DB, $RENAMED, $COPY) = ('sj_t_db2', 'sj_t_db2_renamed', 'sj_t_db3');
-
-# Connect to $db; retried for up to 10 s while the server is not ready
-# (e.g. in crash recovery after an earlier test crashed it).
-sub connect_db
-{
-	my ($db) = @_;
-	my $deadline = time + 10;
-	while (1)
-	{
-		my $dbh = eval { DBI->connect("dbi:Pg:dbname=$db", undef, undef,
-			{ AutoCommit => 1, RaiseError => 1, PrintError => 0, PrintWarn => 0 }) };
-		return $dbh if $dbh;
-		die "could not connect to $db: " . ($@ || $DBI::errstr) if time > $deadline;
-		select(undef, undef, undef, 0.1);
-	}
-}
-
-# poll($seconds, $sub): call $sub every 10 ms until it returns true (then
-# the seconds it took) or the deadline passes (then undef).
-sub poll
-{
-	my ($seconds, $check) = @_;
-	my $start = time;
-	while (1)
-	{
-		return sprintf('%.3f', time - $start) || '0.000' if $check->();
-		return undef if time > $start + $seconds;
-		select(undef, undef, undef, 0.01);
-	}
-}
 
 my $admin = connect_db('postgres');
 

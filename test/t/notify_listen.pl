@@ -12,6 +12,9 @@ use DBI;
 use IO::Select;
 use JSON::PP;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use SjTest;
 use Time::HiRes qw(time);
 use Time::Local qw(timegm);
 
@@ -24,36 +27,6 @@ use constant {
 };
 
 alarm 120;          # the whole test; a hang fails it
-
-# Connect to $db; retried for up to 10 s while the server is not ready
-# (e.g. in crash recovery after an earlier test crashed it).
-sub connect_db
-{
-	my ($db) = @_;
-	my $deadline = time + 10;
-	while (1)
-	{
-		my $dbh = eval { DBI->connect("dbi:Pg:dbname=$db", undef, undef,
-			{ AutoCommit => 1, RaiseError => 1, PrintError => 0, PrintWarn => 0 }) };
-		return $dbh if $dbh;
-		die "could not connect to $db: " . ($@ || $DBI::errstr) if time > $deadline;
-		select(undef, undef, undef, 0.1);
-	}
-}
-
-# poll($seconds, $sub): call $sub every 10 ms until it returns true (then
-# true) or the deadline passes (then false).
-sub poll
-{
-	my ($seconds, $check) = @_;
-	my $deadline = time + $seconds;
-	while (1)
-	{
-		return 1 if $check->();
-		return 0 if time > $deadline;
-		select(undef, undef, undef, 0.01);
-	}
-}
 
 # Seconds since the epoch of a JSON timestamptz, e.g.
 # "2026-11-28T04:40:25.123456+00:00".

@@ -12,6 +12,9 @@ use warnings;
 
 use DBI;
 use Test::More;
+use FindBin;
+use lib $FindBin::RealBin;
+use SjTest;
 use Time::HiRes qw(time);
 use POSIX ();
 
@@ -22,34 +25,6 @@ my $ROLE = 'sj_t_proc_app';
 my $CLIENTS = 4;
 my $PER_XACT = 100;           # jobs per transaction
 my @XACTS = qw(commit rollback commit);
-
-sub connect_db
-{
-	my ($db) = @_;
-	my $deadline = time + 10;
-	while (1)
-	{
-		my $dbh = eval { DBI->connect("dbi:Pg:dbname=$db", undef, undef,
-			{ AutoCommit => 1, RaiseError => 1, PrintError => 0, PrintWarn => 0 }) };
-		return $dbh if $dbh;
-		die "could not connect to $db: " . ($@ || $DBI::errstr) if time > $deadline;
-		select(undef, undef, undef, 0.1);
-	}
-}
-
-# poll($seconds, $sub): call $sub every 10 ms until it returns true (then
-# true) or the deadline passes (then false).
-sub poll
-{
-	my ($seconds, $check) = @_;
-	my $deadline = time + $seconds;
-	while (1)
-	{
-		return 1 if $check->();
-		return 0 if time > $deadline;
-		select(undef, undef, undef, 0.01);
-	}
-}
 
 my $admin = connect_db('postgres');
 sub drop_all

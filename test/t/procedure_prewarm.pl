@@ -7,20 +7,21 @@ use strict;
 use warnings;
 
 use DBI;
+use FindBin;
+use lib $FindBin::RealBin;
+use SjTest;
 use Test::More;
 use Time::HiRes qw(time);
 
 alarm 60;
 
 my $DB = 'sj_t_prewarm';
-my $admin = DBI->connect('dbi:Pg:dbname=postgres', undef, undef,
-	{ AutoCommit => 1, RaiseError => 1, PrintError => 0, PrintWarn => 0 });
+my $admin = connect_db('postgres');
 $admin->do("DROP DATABASE IF EXISTS $DB WITH (FORCE)");
 $admin->do("CREATE DATABASE $DB");
 END { $admin->do("DROP DATABASE IF EXISTS $DB WITH (FORCE)") if $admin; }
 
-my $dbh = DBI->connect("dbi:Pg:dbname=$DB", undef, undef,
-	{ AutoCommit => 1, RaiseError => 1, PrintError => 0, PrintWarn => 0 });
+my $dbh = connect_db($DB);
 $dbh->do('CREATE EXTENSION scheduled_jobs');
 $dbh->do('CREATE TABLE ran (at timestamptz)');
 $dbh->do('CREATE PROCEDURE public.rec(p jsonb) LANGUAGE sql AS $$ INSERT INTO ran VALUES (clock_timestamp()) $$');
