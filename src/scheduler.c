@@ -262,6 +262,7 @@ sj_scheduler_main(Datum main_arg)
 		TimestampTz next;
 		TimestampTz now;
 		long		sleep_ms;
+		int			rc;
 
 		pg_atomic_write_u64(&slot->next_wakeup, SJ_WAKE_ANY);
 		ResetLatch(MyLatch);
@@ -306,7 +307,12 @@ sj_scheduler_main(Datum main_arg)
 		sleep_ms = Min((next - now) / 1000, (int64) sj_max_sleep);
 		if (sleep_ms > 1000)
 			pgstat_report_stat(true);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 sleep_ms, PG_WAIT_EXTENSION);
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   sleep_ms, PG_WAIT_EXTENSION);
+
+		/* woken by the clock just short of next: sleep out the rest first */
+		now = GetCurrentTimestamp();
+		if (!(rc & WL_LATCH_SET) && next > now && next - now < 1000)
+			pg_usleep(next - now);
 	}
 }
