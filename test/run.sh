@@ -105,6 +105,10 @@ summary() {
 		KEEP_LOGS=/tmp/sj-test-logs-$$
 		echo "FAILED in $(elapsed "$T0") s"
 	fi
+	# the plain closing line: steps passed and failed
+	local failed
+	failed=$(printf '%s\n' "${RESULTS[@]}" | grep -c '^FAIL')
+	echo "steps: $((${#RESULTS[@]} - failed)) passed, $failed failed"
 }
 
 # --- the steps ---------------------------------------------------------
