@@ -292,14 +292,14 @@ check_run_at(TimestampTz run_at)
 }
 
 /*
- * sj_resolve_procedure
+ * resolve_procedure
  *		The OID of the procedure named by the possibly qualified, possibly
  *		quoted name, taking one jsonb argument; the name may also carry its
- *		argument list, 'schema.name(jsonb)'.  Errors if it does not exist
- *		(unless missing_ok) or is not a procedure.  Checks no privilege.
+ *		argument list, 'schema.name(jsonb)'.  Errors if it does not exist or
+ *		is not a procedure.  Checks no privilege.
  */
-Oid
-sj_resolve_procedure(const char *procedure, bool missing_ok)
+static Oid
+resolve_procedure(const char *procedure)
 {
 	Oid			procoid;
 	bool		with_args = false;
@@ -348,15 +348,11 @@ sj_resolve_procedure(const char *procedure, bool missing_ok)
 		procoid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
 	}
 	if (!OidIsValid(procoid))
-	{
-		if (missing_ok)
-			return InvalidOid;
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg(with_args ? "procedure %s does not exist" : "procedure %s(jsonb) does not exist",
 						procedure),
 				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
-	}
 	if (with_args)
 	{
 		Oid		   *argtypes;
@@ -381,7 +377,7 @@ sj_resolve_procedure(const char *procedure, bool missing_ok)
 static char *
 check_procedure(const char *procedure)
 {
-	Oid			procoid = sj_resolve_procedure(procedure, false);
+	Oid			procoid = resolve_procedure(procedure);
 	AclResult	aclresult;
 
 	aclresult = pg_proc_aclcheck(procoid, GetUserId(), ACL_EXECUTE);

@@ -8,7 +8,6 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 
-extern Oid	sj_resolve_procedure(const char *procedure, bool missing_ok);
 extern void sj_api_close_insert_state(bool isCommit);
 extern int64 sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs,
 									   Oid *argtypes, Datum *values, const char *nulls,

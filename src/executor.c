@@ -103,7 +103,7 @@ static SPIPlanPtr dispatch_plan = NULL;
 static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr claim_group_plan = NULL;
 static SPIPlanPtr succeeded_plan = NULL;
-static SPIPlanPtr finish_plan = NULL;
+static SPIPlanPtr failed_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 
 /*
@@ -123,16 +123,15 @@ static const char *const claim_group_sql =
 "  AND id OPERATOR(pg_catalog.<>) $1 "
 "ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
-/* $1 id, $2 state, $3 fired_at, $4 last_error, $5 last_error_data */
-static const char *const finish_sql =
+/* The last attempt failed: $1 id, $2 fired_at, $3 last_error, $4 last_error_data */
+static const char *const failed_sql =
 "WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
 "  RETURNING " SJ_JOB_COLUMNS ") "
 "INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
 "  state, fired_at, finished_at) "
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
-"  attempts OPERATOR(pg_catalog.+) 1, created_at, "
-"  COALESCE($4, last_error), COALESCE($5, last_error_data), "
-"  $2, $3, pg_catalog.clock_timestamp() FROM done";
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, $3, $4, "
+"  'failed', $2, pg_catalog.clock_timestamp() FROM done";
 
 /* The jobs of $1 succeeded, in the transaction that started at $2. */
 static const char *const succeeded_sql =
@@ -538,45 +537,33 @@ record_succeeded(List *jobs)
 }
 
 /*
- * Record the end of an attempt of job: succeeded (edata NULL), failed for
- * good, or to be retried after a backoff.  Inside the job's transaction (or,
- * when that transaction itself failed, a new one), connected to SPI.
+ * Record a failed attempt of job: retried after a backoff, or kept as failed
+ * after the last one.  Inside the job's transaction (or, when that
+ * transaction itself failed, a new one), connected to SPI.
  */
 static void
-record_attempt(SjJob *job, ErrorData *edata)
+record_failed_attempt(SjJob *job, ErrorData *edata)
 {
-	if (edata == NULL)
-	{
-		record_succeeded(list_make1(job));
-		return;
-	}
+	Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+	Datum		values[4];
+
+	values[0] = Int64GetDatum(job->id);
+	values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
 	if (job->attempts + 1 >= job->max_attempts)
 	{
-		Oid			argtypes[5] = {INT8OID, TEXTOID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-		Datum		values[5];
-		char		nulls[5] = "     ";
-
-		values[0] = Int64GetDatum(job->id);
-		values[1] = CStringGetTextDatum("failed");
-		values[2] = TimestampTzGetDatum(job->fired_at);
-		values[3] = CStringGetTextDatum(edata->message ? edata->message : "");
-		values[4] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
-		if (finish_plan == NULL)
-			finish_plan = sj_prepare(finish_sql, 5, argtypes);
-		if (SPI_execute_plan(finish_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		values[1] = TimestampTzGetDatum(job->fired_at);
+		if (failed_plan == NULL)
+			failed_plan = sj_prepare(failed_sql, 4, argtypes);
+		if (SPI_execute_plan(failed_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
 	}
 	else
 	{
-		Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
-		Datum		values[4];
 		TimestampTz next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
 													   retry_delay_ms(job->attempts + 1));
 
-		values[0] = Int64GetDatum(job->id);
 		values[1] = TimestampTzGetDatum(next);
-		values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
-		values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
 		if (retry_plan == NULL)
 			retry_plan = sj_prepare(retry_sql, 4, argtypes);
 		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
@@ -690,7 +677,7 @@ run_jobs(MemoryContext job_ctx)
 		edata = call_procedure(job, job_ctx);
 		clear_session();
 		if (edata)
-			record_attempt(job, edata);
+			record_failed_attempt(job, edata);
 		else
 			succeeded = lappend(succeeded, job);
 	}
@@ -720,7 +707,7 @@ record_failed_transaction(SjJob *job, ErrorData *edata, MemoryContext job_ctx)
 		PushActiveSnapshot(GetTransactionSnapshot());
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		record_attempt(job, edata);
+		record_failed_attempt(job, edata);
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();

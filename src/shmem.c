@@ -137,19 +137,6 @@ sj_init_db_slot(int i, Oid dboid)
 }
 
 /*
- * sj_wake_launcher
- *		Set the launcher's latch, if there is a launcher.  Takes the lock.
- */
-void
-sj_wake_launcher(void)
-{
-	LWLockAcquire(SjShmem->lock, LW_SHARED);
-	if (SjShmem->launcher_latch)
-		SetLatch(SjShmem->launcher_latch);
-	LWLockRelease(SjShmem->lock);
-}
-
-/*
  * sj_wake_scheduler_at_commit
  *		Wake this database's scheduler when the current transaction commits,
  *		if it sleeps past run_at.  DT_NOBEGIN wakes it in any case.

@@ -73,6 +73,5 @@ extern void sj_wake_scheduler_at_commit(TimestampTz run_at);
 extern void sj_kick_launcher_at_commit(Oid dboid);
 extern void sj_hold_database(Oid dboid);
 
-extern void sj_wake_launcher(void);
 
 #endif							/* SJ_SHMEM_H */
