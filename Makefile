@@ -1,18 +1,31 @@
-# scheduled_jobs: build with PGXS.  The version lives here only.
+# scheduled_jobs: build with PGXS.  The version lives in one place only:
+# default_version in scheduled_jobs.control.
 EXTENSION = scheduled_jobs
-EXTVERSION = 0.2.0
+EXTVERSION := $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
+ifeq ($(EXTVERSION),)
+$(error could not read default_version from $(EXTENSION).control)
+endif
 MODULE_big = scheduled_jobs
 
 OBJS = \
 	src/scheduled_jobs.o \
 	src/guc.o \
+	src/clock.o \
 	src/shmem.o \
 	src/launcher.o \
 	src/scheduler.o \
+	src/dispatch.o \
 	src/api.o \
+	src/insert.o \
+	src/owner_sql.o \
 	src/utility.o \
 	src/envelope.o \
 	src/worker.o \
+	src/job.o \
+	src/current_job.o \
+	src/inflight.o \
+	src/attempt.o \
+	src/call.o \
 	src/executor.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
@@ -20,9 +33,17 @@ DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress tests, named one by one (sql/ also holds the install script).
+# make installcheck runs them on a temporary instance of its own with the
+# library preloaded (test/regress.conf), from the installed PostgreSQL and
+# extension; initdb refuses root, so run it as another user.  TEMP_INSTANCE=
+# (empty) runs them on the server of PGHOST/PGPORT instead, which must
+# preload the library: test/run.sh does so on its shared cluster.
 REGRESS = schedule_api roles upgrade
+TEMP_INSTANCE ?= tmp_check
 REGRESS_OPTS = --load-extension=$(EXTENSION)
-EXTRA_CLEAN = $(EXTENSION).control
+ifneq ($(TEMP_INSTANCE),)
+REGRESS_OPTS += --temp-instance=$(TEMP_INSTANCE) --temp-config=$(srcdir)/test/regress.conf
+endif
 
 PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
 PG_CONFIG ?= pg_config
@@ -35,7 +56,14 @@ $(OBJS): $(wildcard src/*.h)
 sql/$(EXTENSION)--$(EXTVERSION).sql: sql/$(EXTENSION).sql
 	cp $< $@
 
-$(EXTENSION).control: $(EXTENSION).control.in Makefile
-	sed 's/@EXTVERSION@/$(EXTVERSION)/' $< > $@
-
-all: $(EXTENSION).control
+# initdb refuses root: say so before pg_regress fails on it.
+ifneq ($(TEMP_INSTANCE),)
+installcheck: temp-instance-not-root
+.PHONY: temp-instance-not-root
+temp-instance-not-root:
+	@if [ "$$(id -u)" = 0 ]; then \
+		echo "make installcheck: initdb refuses root; run it as another user," >&2; \
+		echo "or with TEMP_INSTANCE= on a running server that preloads the library" >&2; \
+		exit 1; \
+	fi
+endif

@@ -231,6 +231,22 @@ SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 's
 SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.ok_proc', job_key => 'proc-1')$$);
 SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'SJ_REGRESS.OK_PROC', job_key => 'proc-2')$$);
 SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress."Mixed Case"', job_key => 'proc-3')$$);
+-- invalid: a temporary procedure (another session may own its name when the job runs)
+CREATE PROCEDURE pg_temp.tmp_proc(payload jsonb) LANGUAGE sql AS $$ SELECT 1 $$;
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'pg_temp.tmp_proc')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'pg_temp.tmp_proc(jsonb)')$$);
+-- invalid: CALL name(payload) would be ambiguous between overloads
+CREATE PROCEDURE sj_regress.over(payload jsonb) LANGUAGE sql AS $$ SELECT 1 $$;
+CREATE PROCEDURE sj_regress.over(payload jsonb, n integer DEFAULT 0) LANGUAGE sql AS $$ SELECT 1 $$;
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.over')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.over(jsonb)')$$);
+-- invalid: an OUT parameter, which CALL name(payload) cannot fill
+CREATE PROCEDURE sj_regress.out_proc(payload jsonb, OUT r integer) LANGUAGE sql AS $$ SELECT 1 $$;
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.out_proc')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.out_proc(jsonb)')$$);
+-- invalid: a second parameter, even with a default: the signature is (jsonb)
+CREATE PROCEDURE sj_regress.with_default(payload jsonb, n integer DEFAULT 0) LANGUAGE sql AS $$ SELECT 1 $$;
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.with_default', job_key => 'proc-6')$$);
 -- valid: group_commit for a procedure job
 SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', procedure => 'sj_regress.ok_proc', job_key => 'proc-5', group_commit => true)$$);
 SET search_path = sj_regress, public;
@@ -356,6 +372,29 @@ BEGIN;
 SELECT scheduled_jobs.schedule_job(now() + '1 day', channel => 'c', job_key => 'rolled-back') > 0 AS scheduled;
 ROLLBACK;
 SELECT count(*) AS rolled_back FROM scheduled_jobs.jobs WHERE job_key = 'rolled-back';
+
+-- invalid: any change in a read-only transaction (as on a standby), one clear error
+BEGIN READ ONLY;
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', channel => 'c')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now() + '1 day', channel => 'c', job_key => 'ro')$$);
+SELECT try($$SELECT scheduled_jobs.cancel_job(1)$$);
+SELECT try($$SELECT scheduled_jobs.cancel_job('ro')$$);
+SELECT try($$SELECT scheduled_jobs.reschedule_job(1, now() + '1 day')$$);
+SELECT try($$SELECT scheduled_jobs.reschedule_job('ro', now() + '1 day')$$);
+COMMIT;
+
+-- TRUNCATE ... RESTART IDENTITY keeps ids unique with job_history: the
+-- sequence moves past every id in use (here the cancelled 'move' job's)
+BEGIN;
+TRUNCATE scheduled_jobs.jobs RESTART IDENTITY;
+SELECT scheduled_jobs.schedule_job(now() + '1 day', channel => 'c')
+	> (SELECT max(id) FROM scheduled_jobs.job_history) AS new_id_past_history;
+ROLLBACK;
+BEGIN;
+ALTER SEQUENCE scheduled_jobs.jobs_id_seq RESTART;
+SELECT scheduled_jobs.schedule_job(now() + '1 day', channel => 'c')
+	> (SELECT max(id) FROM scheduled_jobs.job_history) AS new_id_past_history;
+ROLLBACK;
 
 ---------------------------------------------------------------------------
 -- Clean up: cancel every pending job, drop what the test made

@@ -3,33 +3,34 @@
  *		schedule_job(), cancel_job() and reschedule_job().
  *
  * The functions run as the caller and check the caller's rights themselves;
- * they then write the job tables as the extension owner (the owner of the
- * scheduled_jobs schema), with SECURITY_LOCAL_USERID_CHANGE as core does for
- * SECURITY DEFINER, since ordinary roles have no write privilege on them.
- * A role acts only on jobs owned by roles it is a member of.
+ * they then write the job tables as the extension owner (owner_sql.c).  A
+ * role acts only on jobs owned by roles it is a member of.
  *
  * Every write notes the job's run_at so that the scheduler is woken at
  * commit if it sleeps past it (shmem.c).
+ *
+ * A job acting on itself: the row of a procedure job stays in
+ * scheduled_jobs.jobs, locked, while its CALL runs.  When the job schedules
+ * its own job_key, or reschedules itself, the row of the run gives up its
+ * job_key first (in the CALL's transaction), so the new run is a new pending
+ * job with a new id and the run in progress still ends in job_history.  A
+ * running job is not pending: cancel_job() on it from inside returns false.
  */
 #include "postgres.h"
 
 #include <math.h>
 
 #include "access/htup_details.h"
-#include "access/table.h"
-#include "access/tableam.h"
 #include "access/xact.h"
-#include "catalog/dependency.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
-#include "commands/sequence.h"
-#include "executor/executor.h"
 #include "executor/spi.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
@@ -39,10 +40,12 @@
 #include "utils/syscache.h"
 #include "utils/timestamp.h"
 
-#include "api.h"
+#include "current_job.h"
 #include "envelope.h"
+#include "insert.h"
+#include "job.h"
+#include "owner_sql.h"
 #include "shmem.h"
-#include "worker.h"
 
 PG_FUNCTION_INFO_V1(sj_schedule_job);
 PG_FUNCTION_INFO_V1(sj_cancel_job_by_id);
@@ -50,11 +53,27 @@ PG_FUNCTION_INFO_V1(sj_cancel_job_by_key);
 PG_FUNCTION_INFO_V1(sj_reschedule_job_by_id);
 PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
 
+/* Arguments of schedule_job(), in SQL order. */
+enum
+{
+	SCHEDULE_ARG_RUN_AT,
+	SCHEDULE_ARG_CHANNEL,
+	SCHEDULE_ARG_PROCEDURE,
+	SCHEDULE_ARG_PAYLOAD,
+	SCHEDULE_ARG_JOB_KEY,
+	SCHEDULE_ARG_MAX_ATTEMPTS,
+	SCHEDULE_ARG_TIMEOUT,
+	SCHEDULE_ARG_GROUP_COMMIT,	/* since 0.2.0 */
+	SCHEDULE_NARGS
+};
+
 /*
- * Upsert of a job with a job_key.  UPSERT_SQL(extra column, extra value,
+ * Upsert of a job with a job_key: $1..$8 are the columns run_at .. owner of
+ * the column map, $9 group_commit.  UPSERT_SQL(extra column, extra value,
  * extra SET) so that the 0.1.0 table, without group_commit, is served too
  * until ALTER EXTENSION ... UPDATE.
  */
+#define UPSERT_NARGS 9
 #define UPSERT_SQL(col, val, set) \
 "INSERT INTO scheduled_jobs.jobs AS j " \
 "  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner" col ") " \
@@ -70,214 +89,75 @@ PG_FUNCTION_INFO_V1(sj_reschedule_job_by_key);
 
 static const char *const schedule_sql =
 UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit");
-static const char *const schedule_sql_0_1 = UPSERT_SQL("", "", "");
+static const char *const schedule_sql_0_1_0 = UPSERT_SQL("", "", "");
 
-#define CANCEL_SQL(cond) \
-	SJ_CANCEL_JOBS_SQL(cond " AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER')")
+/* the caller ($2) may act on the job */
+#define MEMBER_OF_OWNER \
+	" AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER')"
+
+#define CANCEL_SQL(cond) SJ_CANCEL_JOBS_SQL(cond MEMBER_OF_OWNER)
 
 #define RESCHEDULE_SQL(cond) \
 	"UPDATE scheduled_jobs.jobs SET run_at = $3 " \
-	"WHERE " cond " AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER') " \
-	"RETURNING id"
+	"WHERE " cond MEMBER_OF_OWNER " RETURNING id"
 
-static const char *const cancel_by_id_sql = CANCEL_SQL("id OPERATOR(pg_catalog.=) $1");
-static const char *const cancel_by_key_sql = CANCEL_SQL("job_key OPERATOR(pg_catalog.=) $1");
-static const char *const reschedule_by_id_sql = RESCHEDULE_SQL("id OPERATOR(pg_catalog.=) $1");
-static const char *const reschedule_by_key_sql = RESCHEDULE_SQL("job_key OPERATOR(pg_catalog.=) $1");
+#define BY_ID "id OPERATOR(pg_catalog.=) $1"
+#define BY_KEY "job_key OPERATOR(pg_catalog.=) $1"
+
+static const char *const cancel_by_id_sql = CANCEL_SQL(BY_ID);
+static const char *const cancel_by_key_sql = CANCEL_SQL(BY_KEY);
+static const char *const reschedule_by_id_sql = RESCHEDULE_SQL(BY_ID);
+static const char *const reschedule_by_key_sql = RESCHEDULE_SQL(BY_KEY);
+static const char *const find_by_key_sql =
+"SELECT id FROM scheduled_jobs.jobs WHERE " BY_KEY MEMBER_OF_OWNER;
+
+/* The row of the job running in this process gives up its job_key ($1 id). */
+static const char *const detach_key_sql =
+"UPDATE scheduled_jobs.jobs SET job_key = NULL "
+"WHERE id OPERATOR(pg_catalog.=) $1 AND job_key IS NOT NULL RETURNING id";
+
+/*
+ * A new pending job like the running job $1, at $3 with job_key $4 (see
+ * reschedule_self).
+ */
+static const char *const rearm_sql =
+"INSERT INTO scheduled_jobs.jobs "
+"  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, group_commit) "
+"SELECT $3, channel, procedure, payload, $4, max_attempts, timeout_ms, owner, group_commit "
+"FROM scheduled_jobs.jobs WHERE " BY_ID MEMBER_OF_OWNER " RETURNING id";
 
 /* Plans kept for the session; the plan cache re-plans them after DDL. */
 static SPIPlanPtr schedule_plan = NULL;
-static SPIPlanPtr schedule_plan_0_1 = NULL;
+static SPIPlanPtr schedule_plan_0_1_0 = NULL;
 static SPIPlanPtr cancel_by_id_plan = NULL;
 static SPIPlanPtr cancel_by_key_plan = NULL;
 static SPIPlanPtr reschedule_by_id_plan = NULL;
 static SPIPlanPtr reschedule_by_key_plan = NULL;
-
-/*
- * sj_run_as_extension_owner
- *		Run one of our statements as the extension owner (the owner of the
- *		scheduled_jobs schema) and return the first column of its first row,
- *		or 0 with *found = false.  The plan is kept in *plan.  Must be called
- *		inside a transaction.
- */
-int64
-sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
-						  Datum *values, const char *nulls, bool *found)
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	Oid			nspid;
-	HeapTuple	tup;
-	Oid			owner;
-	int64		result = 0;
-	int			ret;
-
-	nspid = get_namespace_oid("scheduled_jobs", false);
-	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for namespace %u", nspid);
-	owner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
-	ReleaseSysCache(tup);
-
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
-						   SECURITY_RESTRICTED_OPERATION);
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (*plan == NULL)
-		*plan = sj_prepare(sql, nargs, argtypes);
-	ret = SPI_execute_plan(*plan, values, nulls, false, 1);
-	if (ret < 0)
-		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	*found = SPI_processed > 0;
-	if (*found)
-	{
-		bool		isnull;
-
-		result = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	SPI_finish();
-
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return result;
-}
+static SPIPlanPtr find_by_key_plan = NULL;
+static SPIPlanPtr detach_key_plan = NULL;
+static SPIPlanPtr rearm_plan = NULL;
 
 /* Longest job_key: well within what a btree index entry can hold. */
 #define SJ_JOB_KEY_MAX 1024
 
-/* Columns of scheduled_jobs.jobs, in table order (see insert_job). */
-enum
-{
-	JOBS_ID, JOBS_RUN_AT, JOBS_CHANNEL, JOBS_PROCEDURE, JOBS_PAYLOAD,
-	JOBS_JOB_KEY, JOBS_MAX_ATTEMPTS, JOBS_TIMEOUT_MS, JOBS_OWNER,
-	JOBS_ATTEMPTS, JOBS_CREATED_AT, JOBS_LAST_ERROR, JOBS_LAST_ERROR_DATA,
-	JOBS_GROUP_COMMIT,
-	JOBS_NATTS
-};
-
 /*
- * What insert_job keeps open for the rest of the transaction: the table, its
- * indexes and an executor state to insert into them.  Opened under the top
- * transaction's resource owner; closed before commit, before any utility
- * command (so that DDL on the table in the same transaction sees no open
- * reference), and forgotten on abort, which releases it.
+ * If this process runs a job with job_key key, let the row of that run give
+ * up the key, so that the key can name a new pending job.
  */
-typedef struct JobsInsertState
+static void
+detach_current_key(const char *key)
 {
-	Relation	rel;
-	Oid			seqid;
-	EState	   *estate;
-	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-} JobsInsertState;
+	const SjJob *cur = sj_current_job();
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1];
+	bool		found;
 
-static JobsInsertState *insert_state = NULL;
-
-static JobsInsertState *
-open_insert_state(void)
-{
-	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
-	ResourceOwner save_owner = CurrentResourceOwner;
-	JobsInsertState *st = palloc(sizeof(JobsInsertState));
-	Oid			relid;
-
-	relid = get_relname_relid("jobs", get_namespace_oid("scheduled_jobs", false));
-	if (!OidIsValid(relid))
-		elog(ERROR, "table scheduled_jobs.jobs does not exist");
-
-	CurrentResourceOwner = TopTransactionResourceOwner;
-	st->rel = table_open(relid, RowExclusiveLock);
-	/* 0.1.0 has no group_commit column yet */
-	if (RelationGetDescr(st->rel)->natts != JOBS_NATTS &&
-		RelationGetDescr(st->rel)->natts != JOBS_GROUP_COMMIT)
-		elog(ERROR, "table scheduled_jobs.jobs has %d columns, expected %d",
-			 RelationGetDescr(st->rel)->natts, JOBS_NATTS);
-	st->seqid = getIdentitySequence(relid, JOBS_ID + 1, false);
-	st->estate = CreateExecutorState();
-	st->rri = makeNode(ResultRelInfo);
-	InitResultRelInfo(st->rri, st->rel, 0, NULL, 0);
-	ExecOpenIndices(st->rri, false);
-	st->slot = ExecInitExtraTupleSlot(st->estate, RelationGetDescr(st->rel),
-									  &TTSOpsHeapTuple);
-	CurrentResourceOwner = save_owner;
-	MemoryContextSwitchTo(old);
-	return st;
-}
-
-/*
- * sj_api_close_insert_state
- *		Close what insert_job keeps open; isCommit false on abort, where the
- *		resource owner has released it already.
- */
-void
-sj_api_close_insert_state(bool isCommit)
-{
-	ResourceOwner save_owner = CurrentResourceOwner;
-
-	if (insert_state == NULL)
+	if (cur == NULL || cur->job_key == NULL || key == NULL ||
+		strcmp(cur->job_key, key) != 0)
 		return;
-	if (isCommit)
-	{
-		CurrentResourceOwner = TopTransactionResourceOwner;
-		ExecDropSingleTupleTableSlot(insert_state->slot);
-		ExecCloseIndices(insert_state->rri);
-		FreeExecutorState(insert_state->estate);
-		table_close(insert_state->rel, NoLock);
-		CurrentResourceOwner = save_owner;
-	}
-	insert_state = NULL;
-}
-
-/*
- * insert_job
- *		Insert a job without a job_key straight into the heap and indexes of
- *		scheduled_jobs.jobs; returns its id.  args/argnulls are the
- *		parameters of schedule_sql, already validated.
- *
- * This is what an INSERT does for this table, less the executor start-up,
- * which is most of the cost of a one-row INSERT: the table has no triggers,
- * rules or CHECK constraints, and only schedule_job() adds rows, so nothing is
- * skipped.  Nothing can conflict without a job_key.
- */
-static int64
-insert_job(Datum *args, const char *argnulls)
-{
-	JobsInsertState *st;
-	Datum		values[JOBS_NATTS];
-	bool		nulls[JOBS_NATTS];
-	int64		id;
-	HeapTuple	tuple;
-
-	if (insert_state == NULL)
-		insert_state = open_insert_state();
-	st = insert_state;
-
-	id = nextval_internal(st->seqid, false);
-	memset(nulls, false, sizeof(nulls));
-	values[JOBS_ID] = Int64GetDatum(id);
-	for (int i = 0; i < 8; i++)
-	{
-		values[JOBS_RUN_AT + i] = args[i];
-		nulls[JOBS_RUN_AT + i] = argnulls[i] == 'n';
-	}
-	values[JOBS_ATTEMPTS] = Int32GetDatum(0);
-	values[JOBS_CREATED_AT] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	nulls[JOBS_LAST_ERROR] = nulls[JOBS_LAST_ERROR_DATA] = true;
-	values[JOBS_GROUP_COMMIT] = args[8];
-
-	tuple = heap_form_tuple(RelationGetDescr(st->rel), values, nulls);
-	ExecStoreHeapTuple(tuple, st->slot, false);
-	simple_table_tuple_insert(st->rel, st->slot);
-	list_free(ExecInsertIndexTuples(st->rri, st->slot, st->estate, false, false, NULL, NIL));
-	ExecClearTuple(st->slot);
-	ResetPerTupleExprContext(st->estate);
-	heap_freetuple(tuple);
-
-	/* later statements of this command, e.g. a replace of its key, see it */
-	CommandCounterIncrement();
-	return id;
+	values[0] = Int64GetDatum(cur->id);
+	(void) sj_run_as_extension_owner(&detach_key_plan, detach_key_sql, 1, argtypes,
+									 values, NULL, &found);
 }
 
 /* Reject a run_at that is not a finite timestamp. */
@@ -373,19 +253,62 @@ resolve_procedure(const char *procedure)
 	return procoid;
 }
 
-/* Check a procedure target and return its canonical qualified name. */
+/*
+ * Check a procedure target and return its canonical qualified name: the
+ * caller may execute it, it is not temporary, and the CALL the executor
+ * makes, CALL schema.name(payload), finds exactly this procedure.
+ */
 static char *
 check_procedure(const char *procedure)
 {
 	Oid			procoid = resolve_procedure(procedure);
+	Oid			nspid = get_func_namespace(procoid);
+	char	   *nspname = get_namespace_name(nspid);
+	char	   *name = get_func_name(procoid);
 	AclResult	aclresult;
+	Oid			argtypes[1] = {JSONBOID};
+	Oid			funcid;
+	Oid			rettype;
+	bool		retset;
+	int			nvargs;
+	Oid			vatype;
+	Oid		   *true_typeids;
+	List	   *argdefaults;
+	FuncDetailCode fd;
 
 	aclresult = pg_proc_aclcheck(procoid, GetUserId(), ACL_EXECUTE);
 	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_PROCEDURE, get_func_name(procoid));
+		aclcheck_error(aclresult, OBJECT_PROCEDURE, name);
 
-	return quote_qualified_identifier(get_namespace_name(get_func_namespace(procoid)),
-									  get_func_name(procoid));
+	/* another session may own that schema, and its own "name", at fire time */
+	if (isAnyTempNamespace(nspid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot schedule temporary procedure \"%s\"", name),
+				 errdetail("Temporary objects end with their session; by the time the job runs, another session's procedure may have its name."),
+				 errhint("Create the procedure in a permanent schema.")));
+
+	/* what CALL schema.name($1) will resolve to, as transformCallStmt does */
+	fd = func_get_detail(list_make2(makeString(nspname), makeString(name)),
+						 NIL, NIL, 1, argtypes, true, true, true,
+						 &funcid, &rettype, &retset, &nvargs, &vatype,
+						 &true_typeids, &argdefaults);
+	if (fd == FUNCDETAIL_MULTIPLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_AMBIGUOUS_FUNCTION),
+				 errmsg("procedure %s is ambiguous", format_procedure(procoid)),
+				 errdetail("CALL %s(payload) matches more than one procedure of that name.",
+						   quote_qualified_identifier(nspname, name)),
+				 errhint("Give the job's procedure a name of its own, without overloads that take a jsonb first.")));
+	if (fd != FUNCDETAIL_PROCEDURE || funcid != procoid)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
+				 errmsg("procedure %s cannot be called with a payload alone", format_procedure(procoid)),
+				 errdetail("The executor calls CALL %s(payload); output parameters and parameters without defaults cannot be given.",
+						   quote_qualified_identifier(nspname, name)),
+				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
+
+	return quote_qualified_identifier(nspname, name);
 }
 
 /* Check a NOTIFY target: the channel name and the size of the envelope. */
@@ -420,7 +343,9 @@ check_channel(const char *channel, const char *job_key, Jsonb *payload)
 
 /*
  * schedule_job(run_at, channel, procedure, payload, job_key, max_attempts,
- *				timeout) returns bigint
+ *				timeout, group_commit) returns bigint
+ *
+ * The 0.1.0 signature lacks group_commit; its table lacks the column.
  */
 Datum
 sj_schedule_job(PG_FUNCTION_ARGS)
@@ -433,38 +358,38 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	int32		max_attempts;
 	int32		timeout_ms = 0;
 	bool		has_timeout = false;
-	Oid			argtypes[9] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID,
-	TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID};
-	Datum		values[9];
-	char		nulls[9] = "         ";
 	bool		group_commit = false;
-	bool		v0_1 = PG_NARGS() < 8;	/* the 0.1.0 signature */
+	bool		is_0_1_0 = PG_NARGS() < SCHEDULE_NARGS;
+	Datum		values[Natts_jobs];
+	bool		nulls[Natts_jobs];
 	bool		found = true;
 	int64		id;
 
-	if (PG_ARGISNULL(0))
+	PreventCommandIfReadOnly("schedule_job()");
+
+	if (PG_ARGISNULL(SCHEDULE_ARG_RUN_AT))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("run_at must not be null")));
-	run_at = PG_GETARG_TIMESTAMPTZ(0);
+	run_at = PG_GETARG_TIMESTAMPTZ(SCHEDULE_ARG_RUN_AT);
 	check_run_at(run_at);
 
-	if (PG_ARGISNULL(1) == PG_ARGISNULL(2))
+	if (PG_ARGISNULL(SCHEDULE_ARG_CHANNEL) == PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("exactly one of channel and procedure must be given"),
 				 errhint("Give channel => 'name' to fire the job as NOTIFY, or procedure => 'schema.name' to CALL it.")));
 
-	if (PG_ARGISNULL(3))
+	if (PG_ARGISNULL(SCHEDULE_ARG_PAYLOAD))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("payload must not be null"),
 				 errhint("Pass '{}' for an empty payload, or 'null'::jsonb for a JSON null.")));
-	payload = PG_GETARG_JSONB_P(3);
+	payload = PG_GETARG_JSONB_P(SCHEDULE_ARG_PAYLOAD);
 
-	if (!PG_ARGISNULL(4))
+	if (!PG_ARGISNULL(SCHEDULE_ARG_JOB_KEY))
 	{
-		job_key = text_to_cstring(PG_GETARG_TEXT_PP(4));
+		job_key = text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_JOB_KEY));
 		if (job_key[0] == '\0')
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -479,21 +404,20 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 					 errhint("Use a short business key, e.g. 'order:42:cancel'.")));
 	}
 
-	if (PG_ARGISNULL(5))
+	if (PG_ARGISNULL(SCHEDULE_ARG_MAX_ATTEMPTS))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("max_attempts must not be null")));
-	max_attempts = PG_GETARG_INT32(5);
+	max_attempts = PG_GETARG_INT32(SCHEDULE_ARG_MAX_ATTEMPTS);
 	if (max_attempts < 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_attempts must be at least 1"),
 				 errdetail("max_attempts was %d.", max_attempts)));
 
-	if (!PG_ARGISNULL(6))
+	if (!PG_ARGISNULL(SCHEDULE_ARG_TIMEOUT))
 	{
-		Interval   *timeout = PG_GETARG_INTERVAL_P(6);
-
+		Interval   *timeout = PG_GETARG_INTERVAL_P(SCHEDULE_ARG_TIMEOUT);
 		double		ms;
 
 		/* in double first: months and days of any size must not wrap */
@@ -508,103 +432,217 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 		has_timeout = true;
 	}
 
-	if (!v0_1 && !PG_ARGISNULL(7))
-		group_commit = PG_GETARG_BOOL(7);
-	if (group_commit && PG_ARGISNULL(2))
+	if (!is_0_1_0 && !PG_ARGISNULL(SCHEDULE_ARG_GROUP_COMMIT))
+		group_commit = PG_GETARG_BOOL(SCHEDULE_ARG_GROUP_COMMIT);
+	if (group_commit && PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("group_commit applies to procedure jobs only"),
 				 errdetail("NOTIFY jobs are always fired many to a transaction.")));
 
-	if (!PG_ARGISNULL(1))
+	if (!PG_ARGISNULL(SCHEDULE_ARG_CHANNEL))
 	{
-		channel = text_to_cstring(PG_GETARG_TEXT_PP(1));
+		channel = text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_CHANNEL));
 		check_channel(channel, job_key, payload);
 	}
 	else
-		procedure = check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(2)));
+		procedure = check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_PROCEDURE)));
 
-	values[0] = TimestampTzGetDatum(run_at);
-	values[1] = channel ? CStringGetTextDatum(channel) : (Datum) 0;
-	nulls[1] = channel ? ' ' : 'n';
-	values[2] = procedure ? CStringGetTextDatum(procedure) : (Datum) 0;
-	nulls[2] = procedure ? ' ' : 'n';
-	values[3] = JsonbPGetDatum(payload);
-	values[4] = job_key ? CStringGetTextDatum(job_key) : (Datum) 0;
-	nulls[4] = job_key ? ' ' : 'n';
-	values[5] = Int32GetDatum(max_attempts);
-	values[6] = Int32GetDatum(timeout_ms);
-	nulls[6] = has_timeout ? ' ' : 'n';
-	values[7] = ObjectIdGetDatum(GetUserId());
-	values[8] = BoolGetDatum(group_commit);
+	/* the row, by the column map; sj_insert_job fills in the rest */
+	memset(nulls, true, sizeof(nulls));
+#define SET(anum, datum, isnull) (values[(anum) - 1] = (datum), nulls[(anum) - 1] = (isnull))
+	SET(Anum_jobs_run_at, TimestampTzGetDatum(run_at), false);
+	SET(Anum_jobs_channel, channel ? CStringGetTextDatum(channel) : (Datum) 0, channel == NULL);
+	SET(Anum_jobs_procedure, procedure ? CStringGetTextDatum(procedure) : (Datum) 0, procedure == NULL);
+	SET(Anum_jobs_payload, JsonbPGetDatum(payload), false);
+	SET(Anum_jobs_job_key, job_key ? CStringGetTextDatum(job_key) : (Datum) 0, job_key == NULL);
+	SET(Anum_jobs_max_attempts, Int32GetDatum(max_attempts), false);
+	SET(Anum_jobs_timeout_ms, Int32GetDatum(timeout_ms), !has_timeout);
+	SET(Anum_jobs_owner, ObjectIdGetDatum(GetUserId()), false);
+	SET(Anum_jobs_group_commit, BoolGetDatum(group_commit), false);
+#undef SET
 
 	if (job_key == NULL)
-		id = insert_job(values, nulls);
-	else if (v0_1)
-		id = sj_run_as_extension_owner(&schedule_plan_0_1, schedule_sql_0_1, 8, argtypes, values, nulls, &found);
+		id = sj_insert_job(values, nulls);
 	else
-		id = sj_run_as_extension_owner(&schedule_plan, schedule_sql, 9, argtypes, values, nulls, &found);
-	if (!found)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNIQUE_VIOLATION),
-				 errmsg("job_key \"%s\" is taken by a pending job of another role", job_key),
-				 errdetail("A pending job_key can only be replaced by a member of the role that owns the job.")));
+	{
+		Oid			argtypes[UPSERT_NARGS] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID,
+		TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID};
+		Datum		params[UPSERT_NARGS];
+		char		pnulls[UPSERT_NARGS];
+
+		/* $1..$8: run_at .. owner; $9: group_commit */
+		for (int i = 0; i < UPSERT_NARGS; i++)
+		{
+			int			anum = i < 8 ? Anum_jobs_run_at + i : Anum_jobs_group_commit;
+
+			params[i] = values[anum - 1];
+			pnulls[i] = nulls[anum - 1] ? 'n' : ' ';
+		}
+		detach_current_key(job_key);
+		if (is_0_1_0)
+			id = sj_run_as_extension_owner(&schedule_plan_0_1_0, schedule_sql_0_1_0,
+										   UPSERT_NARGS - 1, argtypes, params, pnulls, &found);
+		else
+			id = sj_run_as_extension_owner(&schedule_plan, schedule_sql,
+										   UPSERT_NARGS, argtypes, params, pnulls, &found);
+		if (!found)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("job_key \"%s\" is taken by a pending job of another role", job_key),
+					 errdetail("A pending job_key can only be replaced by a member of the role that owns the job.")));
+		sj_note_jobs_changed();
+	}
 
 	sj_wake_scheduler_at_commit(run_at);
 	PG_RETURN_INT64(id);
 }
 
-/* Shared body of cancel_job() and reschedule_job(). */
-static Datum
-change_job(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
-		   bool reschedule)
+/* Run one of the statements on a job of $1 (id or key) for the caller. */
+static int64
+run_for_caller(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key,
+			   Datum run_at, Datum key2, bool *found)
 {
-	Oid			argtypes[3] = {keytype, OIDOID, TIMESTAMPTZOID};
-	Datum		values[3];
-	bool		found;
+	Oid			argtypes[4] = {keytype, OIDOID, TIMESTAMPTZOID, TEXTOID};
+	Datum		values[4] = {key, ObjectIdGetDatum(GetUserId()), run_at, key2};
+	char		nulls[4] = {' ', ' ', ' ', key2 ? ' ' : 'n'};
 
-	values[0] = PG_GETARG_DATUM(0);
-	values[1] = ObjectIdGetDatum(GetUserId());
-	if (reschedule)
+	return sj_run_as_extension_owner(plan, sql, 4, argtypes, values, nulls, found);
+}
+
+/*
+ * The job running in this process reschedules itself: its run goes on to
+ * job_history as usual, and the rescheduling makes the next run.  If a
+ * pending job already has its job_key (the job re-armed itself before),
+ * that one moves; else a new job like this one is made, with its job_key.
+ */
+static bool
+reschedule_self(const SjJob *cur, TimestampTz run_at)
+{
+	bool		found = false;
+
+	if (cur->job_key)
 	{
-		TimestampTz run_at = PG_GETARG_TIMESTAMPTZ(1);
-
-		check_run_at(run_at);
-		values[2] = TimestampTzGetDatum(run_at);
-		(void) sj_run_as_extension_owner(plan, sql, 3, argtypes, values, NULL, &found);
-		if (found)
-			sj_wake_scheduler_at_commit(run_at);
+		detach_current_key(cur->job_key);
+		(void) run_for_caller(&reschedule_by_key_plan, reschedule_by_key_sql, TEXTOID,
+							  CStringGetTextDatum(cur->job_key),
+							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
 	}
-	else
-		found = sj_run_as_extension_owner(plan, sql, 2, argtypes, values, NULL, &found) > 0;
+	if (!found)
+		(void) run_for_caller(&rearm_plan, rearm_sql, INT8OID, Int64GetDatum(cur->id),
+							  TimestampTzGetDatum(run_at),
+							  cur->job_key ? CStringGetTextDatum(cur->job_key) : (Datum) 0,
+							  &found);
+	return found;
+}
 
-	PG_RETURN_BOOL(found);
+/*
+ * Cancel the pending job id, waiting for a worker that runs it or has
+ * claimed it to let go of it: the request makes the worker stop the job's
+ * CALL (or not start it) and leave the job pending, so that the cancelling
+ * statement, waiting for the job's row lock, then moves it to job_history in
+ * the caller's transaction.
+ */
+static bool
+cancel_pending(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key, int64 id)
+{
+	bool		requested;
+	bool		found;
+	volatile int64 n = 0;
+
+	requested = sj_request_cancel(id);
+	PG_TRY();
+	{
+		n = run_for_caller(plan, sql, keytype, key, (Datum) 0, (Datum) 0, &found);
+	}
+	PG_FINALLY();
+	{
+		if (requested)
+			sj_withdraw_cancel(id);
+	}
+	PG_END_TRY();
+	return n > 0;
 }
 
 /* cancel_job(job_id bigint) returns boolean */
 Datum
 sj_cancel_job_by_id(PG_FUNCTION_ARGS)
 {
-	return change_job(fcinfo, &cancel_by_id_plan, cancel_by_id_sql, INT8OID, false);
+	int64		id = PG_GETARG_INT64(0);
+	const SjJob *cur = sj_current_job();
+	bool		done;
+
+	PreventCommandIfReadOnly("cancel_job()");
+	/* the run in progress of this very process is not pending */
+	if (cur && cur->id == id)
+		PG_RETURN_BOOL(false);
+	done = cancel_pending(&cancel_by_id_plan, cancel_by_id_sql, INT8OID, PG_GETARG_DATUM(0), id);
+	if (done)
+		sj_note_jobs_changed();
+	PG_RETURN_BOOL(done);
 }
 
 /* cancel_job(job_key text) returns boolean */
 Datum
 sj_cancel_job_by_key(PG_FUNCTION_ARGS)
 {
-	return change_job(fcinfo, &cancel_by_key_plan, cancel_by_key_sql, TEXTOID, false);
+	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	bool		found;
+	int64		id;
+	bool		done;
+
+	PreventCommandIfReadOnly("cancel_job()");
+	detach_current_key(key);
+	id = run_for_caller(&find_by_key_plan, find_by_key_sql, TEXTOID, PG_GETARG_DATUM(0),
+						(Datum) 0, (Datum) 0, &found);
+	if (!found)
+		PG_RETURN_BOOL(false);
+	done = cancel_pending(&cancel_by_key_plan, cancel_by_key_sql, TEXTOID, PG_GETARG_DATUM(0), id);
+	if (done)
+		sj_note_jobs_changed();
+	PG_RETURN_BOOL(done);
+}
+
+/* Shared body of the reschedule_job() variants. */
+static Datum
+reschedule(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
+		   bool is_self)
+{
+	TimestampTz run_at = PG_GETARG_TIMESTAMPTZ(1);
+	bool		found;
+
+	PreventCommandIfReadOnly("reschedule_job()");
+	check_run_at(run_at);
+	if (is_self)
+		found = reschedule_self(sj_current_job(), run_at);
+	else
+		(void) run_for_caller(plan, sql, keytype, PG_GETARG_DATUM(0),
+							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
+	if (found)
+	{
+		sj_note_jobs_changed();
+		sj_wake_scheduler_at_commit(run_at);
+	}
+	PG_RETURN_BOOL(found);
 }
 
 /* reschedule_job(job_id bigint, run_at timestamptz) returns boolean */
 Datum
 sj_reschedule_job_by_id(PG_FUNCTION_ARGS)
 {
-	return change_job(fcinfo, &reschedule_by_id_plan, reschedule_by_id_sql, INT8OID, true);
+	const SjJob *cur = sj_current_job();
+
+	return reschedule(fcinfo, &reschedule_by_id_plan, reschedule_by_id_sql, INT8OID,
+					  cur && cur->id == PG_GETARG_INT64(0));
 }
 
 /* reschedule_job(job_key text, run_at timestamptz) returns boolean */
 Datum
 sj_reschedule_job_by_key(PG_FUNCTION_ARGS)
 {
-	return change_job(fcinfo, &reschedule_by_key_plan, reschedule_by_key_sql, TEXTOID, true);
+	const SjJob *cur = sj_current_job();
+	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+	return reschedule(fcinfo, &reschedule_by_key_plan, reschedule_by_key_sql, TEXTOID,
+					  cur && cur->job_key && strcmp(cur->job_key, key) == 0);
 }

@@ -23,6 +23,7 @@ int			sj_job_timeout = 0;
 int			sj_retry_base_delay = 1000;
 int			sj_retry_max_delay = 3600000;
 int			sj_group_commit_size = 64;
+int			sj_clock_offset = 0;
 
 /*
  * sj_guc_init
@@ -43,11 +44,16 @@ sj_guc_init(void)
 							&sj_max_sleep, 60000, 1000, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 
+	/*
+	 * PGC_SUSET so that ALTER DATABASE ... SET can pause one database; the
+	 * workers read the database's value from the catalogs (scheduler.c).
+	 */
 	DefineCustomBoolVariable("scheduled_jobs.paused",
 							 "Stops firing jobs; scheduling still works.",
-							 "Due jobs stay pending and fire once this is turned off again, e.g. after a restore.",
+							 "Due jobs stay pending and fire once this is turned off again, e.g. after a restore. "
+							 "Set it for the server, or for one database with ALTER DATABASE ... SET.",
 							 &sj_paused, false,
-							 PGC_SIGHUP, 0, NULL, NULL, NULL);
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	DefineCustomIntVariable("scheduled_jobs.max_databases",
 							"Most databases that can run a scheduler at once.",
@@ -92,6 +98,14 @@ sj_guc_init(void)
 							"procedures open subtransactions of their own (EXCEPTION blocks).",
 							&sj_group_commit_size, 64, 1, 64,
 							PGC_SIGHUP, 0, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.clock_offset",
+							"Shifts the clock of the workers, for tests.",
+							"Jobs are due when run_at is before the real time plus this offset. "
+							"For tests only: it makes an hour or a month pass at once.",
+							&sj_clock_offset, 0, -2000000000, 2000000000,
+							PGC_SIGHUP, GUC_UNIT_S | GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved("scheduled_jobs");
 }

@@ -15,6 +15,7 @@ extern int	sj_job_timeout;
 extern int	sj_retry_base_delay;
 extern int	sj_retry_max_delay;
 extern int	sj_group_commit_size;
+extern int	sj_clock_offset;
 
 extern void sj_guc_init(void);
 

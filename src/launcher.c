@@ -3,12 +3,15 @@
  *		The launcher: starts and restarts one scheduler per database.
  *
  * The launcher connects to no database, so it reads only pg_database.  It
- * cannot see which databases have the extension: it starts a scheduler in
- * every database that allows connections, and a scheduler that finds no
- * extension marks its slot no_extension and exits with 0.  Such a database
- * gets a scheduler again only when CREATE EXTENSION commits there (the
- * utility hook kicks the slot).  A scheduler that died for another reason is
- * restarted with a growing delay.  Schedulers are BGW_NEVER_RESTART: the
+ * cannot see which databases have the extension: it probes each database
+ * that allows connections with a scheduler, as many at a time as there are
+ * free slots.  A scheduler that finds the extension makes its slot ACTIVE
+ * and stays; one that finds none marks the slot NO_EXTENSION and exits, and
+ * the launcher frees the slot and remembers the database, so that only
+ * databases with the extension hold slots (the states are in shmem.h).  A
+ * remembered database is probed again when CREATE EXTENSION commits there
+ * (the utility hook kicks it) or when a database is created.  A scheduler
+ * that died for another reason is restarted with a growing delay.  Schedulers are BGW_NEVER_RESTART: the
  * launcher owns every restart, so DROP DATABASE never meets a scheduler
  * coming back on its own.
  *
@@ -56,6 +59,19 @@ typedef struct LauncherSlot
 
 static LauncherSlot *lslots;
 
+/* Databases probed and found without the extension (TopMemoryContext). */
+static List *no_extension = NIL;
+
+/* Databases already warned about, so that the log says it once. */
+static List *warned = NIL;
+
+/* A database the launcher may probe. */
+typedef struct LauncherDb
+{
+	Oid			oid;
+	char		name[NAMEDATALEN];
+} LauncherDb;
+
 /*
  * sj_launcher_register
  *		Register the launcher with the postmaster.  Called from _PG_init.
@@ -88,7 +104,7 @@ launcher_detach(int code, Datum arg)
 	LWLockRelease(SjShmem->lock);
 }
 
-/* The OIDs of the databases a scheduler may run in. */
+/* The databases a scheduler may run in, as LauncherDb. */
 static List *
 database_list(void)
 {
@@ -107,12 +123,16 @@ database_list(void)
 	{
 		Form_pg_database db = (Form_pg_database) GETSTRUCT(tup);
 		MemoryContext old;
+		LauncherDb *entry;
 
 		/* templates are copied with CREATE DATABASE: keep out of them */
 		if (!db->datallowconn || db->datistemplate || db->datconnlimit == -2)
 			continue;
 		old = MemoryContextSwitchTo(caller);
-		dbs = lappend_oid(dbs, db->oid);
+		entry = palloc(sizeof(LauncherDb));
+		entry->oid = db->oid;
+		strlcpy(entry->name, NameStr(db->datname), NAMEDATALEN);
+		dbs = lappend(dbs, entry);
 		MemoryContextSwitchTo(old);
 	}
 	table_endscan(scan);
@@ -147,7 +167,27 @@ start_scheduler(int i)
 	}
 	lslots[i].handle = handle;
 	slot->kicked = false;
-	slot->no_extension = false;
+}
+
+static bool
+db_listed(List *dbs, Oid dboid)
+{
+	ListCell   *lc;
+
+	foreach(lc, dbs)
+		if (((LauncherDb *) lfirst(lc))->oid == dboid)
+			return true;
+	return false;
+}
+
+/* Remember dboid in *list (kept in TopMemoryContext). */
+static void
+remember(List **list, Oid dboid)
+{
+	MemoryContext old = MemoryContextSwitchTo(TopMemoryContext);
+
+	*list = list_append_unique_oid(*list, dboid);
+	MemoryContextSwitchTo(old);
 }
 
 /*
@@ -161,49 +201,74 @@ launcher_pass(void)
 	TimestampTz now = GetCurrentTimestamp();
 	long		sleep_ms = sj_max_sleep;
 	ListCell   *lc;
+	int			active = 0;
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
-	SjShmem->rescan = false;
+	if (SjShmem->rescan)
+	{
+		/* a database or the extension was created: probe everything again */
+		list_free(no_extension);
+		no_extension = NIL;
+		SjShmem->rescan = false;
+	}
 
-	/* forget databases that are gone, once nothing holds them */
+	/* free the slots of databases that are gone or have no extension */
 	for (int i = 0; i < SjShmem->max_databases; i++)
 	{
 		SjDbSlot   *slot = &SjShmem->dbs[i];
 		pid_t		pid;
+		bool		gone;
 
-		if (!OidIsValid(slot->dboid) || list_member_oid(dbs, slot->dboid))
+		if (slot->state == SJ_DB_FREE)
+			continue;
+		if (slot->kicked)
+			no_extension = list_delete_oid(no_extension, slot->dboid);
+		gone = !db_listed(dbs, slot->dboid);
+		if (!gone && slot->state != SJ_DB_NO_EXTENSION)
 			continue;
 		if (lslots[i].handle &&
 			GetBackgroundWorkerPid(lslots[i].handle, &pid) != BGWH_STOPPED)
 			continue;
-		if (slot->hold_count > 0 || slot->scheduler_pid != 0)
+		if (slot->hold_count > 0 || slot->scheduler_pid != 0 || slot->kicked)
 			continue;
+		if (!gone)
+			remember(&no_extension, slot->dboid);
 		slot->dboid = InvalidOid;
+		slot->state = SJ_DB_FREE;
 		if (lslots[i].handle)
 			pfree(lslots[i].handle);
 		lslots[i].handle = NULL;
 		lslots[i].delay_ms = 0;
 	}
 
-	/* give new databases a slot */
+	/* probe the databases not known yet, in free slots */
+	for (int i = 0; i < SjShmem->max_databases; i++)
+		if (SjShmem->dbs[i].state == SJ_DB_ACTIVE)
+			active++;
 	foreach(lc, dbs)
 	{
-		Oid			dboid = lfirst_oid(lc);
+		LauncherDb *db = lfirst(lc);
 		int			i;
 
-		if (sj_find_db_slot(dboid) >= 0)
+		if (sj_find_db_slot(db->oid) >= 0 || list_member_oid(no_extension, db->oid))
 			continue;
 		i = sj_find_db_slot(InvalidOid);
 		if (i < 0)
 		{
-			ereport(WARNING,
-					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-					 errmsg("scheduled_jobs cannot run in database %u", dboid),
-					 errdetail("All %d database slots are taken.", SjShmem->max_databases),
-					 errhint("Raise scheduled_jobs.max_databases.")));
-			break;
+			/* probes end soon and free their slots; active slots do not */
+			if (active >= SjShmem->max_databases && !list_member_oid(warned, db->oid))
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+						 errmsg("scheduled_jobs cannot run in database \"%s\"", db->name),
+						 errdetail("All %d slots of scheduled_jobs.max_databases are taken by databases with the extension.",
+								   SjShmem->max_databases),
+						 errhint("If the database has the extension, raise scheduled_jobs.max_databases and restart the server.")));
+				remember(&warned, db->oid);
+			}
+			continue;
 		}
-		sj_init_db_slot(i, dboid);
+		sj_init_db_slot(i, db->oid, SJ_DB_PROBING);
 		lslots[i].handle = NULL;
 		lslots[i].delay_ms = 0;
 	}
@@ -215,7 +280,8 @@ launcher_pass(void)
 		pid_t		pid;
 		long		wait_ms;
 
-		if (!OidIsValid(slot->dboid) || slot->scheduler_pid != 0 || slot->hold_count > 0)
+		if ((slot->state != SJ_DB_PROBING && slot->state != SJ_DB_ACTIVE) ||
+			slot->scheduler_pid != 0 || slot->hold_count > 0)
 			continue;
 		if (lslots[i].handle)
 		{
@@ -223,24 +289,20 @@ launcher_pass(void)
 				continue;		/* starting: it attaches soon */
 			pfree(lslots[i].handle);
 			lslots[i].handle = NULL;
+
 			/*
 			 * It died without a reason: back off, unless it had run a while.
 			 * DDL that held the database stopped it on purpose: no delay.
 			 */
 			if (slot->stopped_by_ddl)
 				lslots[i].delay_ms = 0;
-			else if (!slot->no_extension)
-			{
-				if (TimestampDifferenceExceeds(slot->last_start, now, SJ_RESTART_MAX_MS))
-					lslots[i].delay_ms = SJ_RESTART_MIN_MS;
-				else
-					lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2, SJ_RESTART_MIN_MS),
-											 SJ_RESTART_MAX_MS);
-			}
+			else if (TimestampDifferenceExceeds(slot->last_start, now, SJ_RESTART_MAX_MS))
+				lslots[i].delay_ms = SJ_RESTART_MIN_MS;
+			else
+				lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2, SJ_RESTART_MIN_MS),
+										 SJ_RESTART_MAX_MS);
 		}
 		slot->stopped_by_ddl = false;
-		if (slot->no_extension && !slot->kicked)
-			continue;
 		if (slot->kicked)
 			lslots[i].delay_ms = 0;
 
@@ -255,7 +317,7 @@ launcher_pass(void)
 		start_scheduler(i);
 	}
 	LWLockRelease(SjShmem->lock);
-	list_free(dbs);
+	list_free_deep(dbs);
 	return sleep_ms;
 }
 

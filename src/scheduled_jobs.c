@@ -10,6 +10,7 @@
 #include "miscadmin.h"
 
 #include "guc.h"
+#include "insert.h"
 #include "launcher.h"
 #include "shmem.h"
 #include "utility.h"
@@ -36,6 +37,7 @@ _PG_init(void)
 
 	sj_guc_init();
 	sj_shmem_init();
+	sj_insert_init();
 	sj_utility_init();
 	sj_launcher_register();
 }

@@ -2,20 +2,29 @@
  * scheduler.c
  *		The scheduler of one database.
  *
- * Loop: publish "wake me for anything", reset the latch, then one pass in one
- * transaction: fire a batch of due NOTIFY jobs, hand due procedure jobs to
- * the executors, and find the earliest run_at still pending.  Publish it and
- * sleep until then (at most scheduled_jobs.max_sleep), or until a committing
- * backend sets the latch because it scheduled something earlier.  See
- * shmem.c for why no wake-up is lost.
+ * Loop: publish "wake me for anything", reset the latch, then one pass in
+ * two steps, each in its own transaction and under its own error boundary,
+ * so that neither can stop the other:
+ *	 fire	 fire a batch of due NOTIFY jobs (fire_notify_jobs);
+ *	 plan	 count the attempts of executors that died, hand due procedure
+ *			 jobs to the executors (dispatch.c) and find the earliest run_at
+ *			 still pending.
+ * Publish that time and sleep until then (at most scheduled_jobs.max_sleep),
+ * or until a committing backend sets the latch because it scheduled
+ * something earlier.  See shmem.c for why no wake-up is lost.
  *
  * Firing a NOTIFY job moves it from jobs to job_history and queues its NOTIFY
  * in the same transaction: both commit or neither does.  Many jobs go in one
  * transaction, as NOTIFY serialises committing transactions cluster-wide.
+ * A batch that fails is tried again in halves, down to one job, which is then
+ * set aside with its error (retried later like a failed procedure job, and
+ * kept in jobs with run_at infinity if even that cannot be recorded), so one
+ * job that cannot fire never holds up the others.
  */
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
@@ -28,91 +37,208 @@
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
 #include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "attempt.h"
+#include "clock.h"
+#include "dispatch.h"
 #include "envelope.h"
-#include "executor.h"
 #include "guc.h"
+#include "job.h"
 #include "scheduler.h"
 #include "shmem.h"
 #include "worker.h"
 
-/* Delays before retrying a pass that failed (e.g. NOTIFY queue full). */
+/* Delays before retrying a step that failed (e.g. NOTIFY queue full). */
 #define SJ_RETRY_MIN_MS		100
 #define SJ_RETRY_MAX_MS		10000
 
-static int	my_slot = -1;
+static int	my_dbslot = -1;
 
-/* The firing statement, planned for the batch size it was built with. */
+/* the database's settings must be read again (start, SIGHUP, ALTER DATABASE) */
+static bool settings_stale = true;
+static bool started = false;
+
 static SPIPlanPtr fire_plan = NULL;
-static int	fire_plan_batch = 0;
 static SPIPlanPtr earliest_plan = NULL;
+static SPIPlanPtr first_due_plan = NULL;
+static SPIPlanPtr set_aside_plan = NULL;
+static SPIPlanPtr paused_plan = NULL;
+
+/*
+ * Fire up to $1 NOTIFY jobs due at $2 (sj_now()).  The due ids as an array, not a join: a plan
+ * made while the table was empty must not turn into a join that reads every
+ * pending job once the table holds millions.
+ */
+static const char *const fire_sql =
+"WITH fired AS ("
+"  DELETE FROM scheduled_jobs.jobs "
+"  WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT id FROM scheduled_jobs.jobs "
+"    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED)) "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"   attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, 'notified', "
+"   pg_catalog.now(), pg_catalog.clock_timestamp() "
+"FROM fired ORDER BY run_at, id "
+"RETURNING id, channel, job_key, run_at, payload::pg_catalog.text";
 
 static const char *const earliest_sql =
 "SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL "
 "ORDER BY run_at LIMIT 1";
 
+/* the first due NOTIFY job, which a batch of one could not fire */
+static const char *const first_due_sql =
+"SELECT * FROM scheduled_jobs.jobs "
+"WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
+"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+/* $1 id, $2 last_error, $3 last_error_data: kept, never to fire by itself */
+static const char *const set_aside_sql =
+"UPDATE scheduled_jobs.jobs SET run_at = 'infinity', "
+"  attempts = attempts OPERATOR(pg_catalog.+) 1, last_error = $2, last_error_data = $3 "
+"WHERE id OPERATOR(pg_catalog.=) $1";
+
+/*
+ * scheduled_jobs.paused as this database sets it (ALTER DATABASE ... SET),
+ * or NULL.  Read from the catalog, since a running worker does not see a
+ * database setting change.
+ */
+static const char *const db_paused_sql =
+"SELECT pg_catalog.split_part(c, '=', 2)::pg_catalog.bool "
+"FROM pg_catalog.pg_db_role_setting s, pg_catalog.unnest(s.setconfig) AS c "
+"WHERE s.setdatabase OPERATOR(pg_catalog.=) $1 AND s.setrole OPERATOR(pg_catalog.=) 0 "
+"  AND pg_catalog.split_part(c, '=', 1) OPERATOR(pg_catalog.=) 'scheduled_jobs.paused'";
+
+/* this process saw a database setting of scheduled_jobs.paused */
+static bool paused_by_database = false;
+
 static void
 scheduler_detach(int code, Datum arg)
 {
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
-	if (SjShmem->dbs[my_slot].scheduler_pid == MyProcPid)
+	if (SjShmem->dbs[my_dbslot].scheduler_pid == MyProcPid)
 	{
-		SjShmem->dbs[my_slot].scheduler_pid = 0;
-		SjShmem->dbs[my_slot].scheduler_latch = NULL;
-		pg_atomic_write_u64(&SjShmem->dbs[my_slot].next_wakeup, SJ_WAKE_ANY);
+		SjShmem->dbs[my_dbslot].scheduler_pid = 0;
+		SjShmem->dbs[my_dbslot].scheduler_latch = NULL;
+		pg_atomic_write_u64(&SjShmem->dbs[my_dbslot].next_wakeup, SJ_WAKE_ANY);
 	}
 	if (SjShmem->launcher_latch)
 		SetLatch(SjShmem->launcher_latch);
 	LWLockRelease(SjShmem->lock);
 }
 
-/*
- * Fire up to scheduled_jobs.batch_size due NOTIFY jobs.  Returns how many.
- * Must be called inside a transaction, connected to SPI.
- */
-static int
-fire_notify_batch(void)
+static void
+begin_step(void)
 {
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+}
+
+static void
+end_step(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+}
+
+/*
+ * Leave with exit code 0 if the extension is gone (DROP EXTENSION, or a
+ * probe of a database without it: launcher.c); else make the slot ACTIVE.
+ * Inside a transaction.
+ */
+static void
+check_extension(void)
+{
+	SjDbSlot   *slot = &SjShmem->dbs[my_dbslot];
+
+	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	{
+		end_step();
+		LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+		slot->state = SJ_DB_NO_EXTENSION;
+		/* executors notice it when they look for work */
+		for (int e = 0; e < SjShmem->max_executors; e++)
+			if (sj_executor_slots(my_dbslot)[e].latch)
+				SetLatch(sj_executor_slots(my_dbslot)[e].latch);
+		LWLockRelease(SjShmem->lock);
+		ereport(DEBUG1,
+				(errmsg("scheduled_jobs scheduler of database %u stops: the extension is not installed",
+						MyDatabaseId)));
+		proc_exit(0);
+	}
+	if (slot->state != SJ_DB_ACTIVE)
+	{
+		LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+		slot->state = SJ_DB_ACTIVE;
+		LWLockRelease(SjShmem->lock);
+	}
+}
+
+/*
+ * Read this database's scheduled_jobs.paused into the slot: the database's
+ * setting, else the server's.  With SPI.
+ *
+ * A database setting present when the worker connected became this
+ * process's value of the parameter, and stays it after RESET: the server's
+ * value is then known only to a new process, so the scheduler exits to be
+ * started again at once (and its executors follow the slot).
+ */
+static void
+read_settings(void)
+{
+	Oid			argtypes[1] = {OIDOID};
+	Datum		values[1] = {ObjectIdGetDatum(MyDatabaseId)};
+	SjDbSlot   *slot = &SjShmem->dbs[my_dbslot];
+	bool		isnull;
+
+	slot->reload = false;
+	if (paused_plan == NULL)
+		paused_plan = sj_prepare(db_paused_sql, 1, argtypes);
+	if (SPI_execute_plan(paused_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read scheduled_jobs.paused");
+	if (SPI_processed > 0)
+	{
+		slot->paused = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
+												  SPI_tuptable->tupdesc, 1, &isnull));
+		paused_by_database = true;
+	}
+	else if (paused_by_database)
+	{
+		end_step();
+		LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+		slot->kicked = true;
+		LWLockRelease(SjShmem->lock);
+		proc_exit(0);
+	}
+	else
+		slot->paused = sj_paused;
+	settings_stale = false;
+}
+
+/* Fire up to limit due NOTIFY jobs.  Returns how many.  With SPI. */
+static int
+fire_batch(int limit)
+{
+	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
+	Datum		values[2] = {Int32GetDatum(limit), TimestampTzGetDatum(sj_now())};
 	StringInfoData env;
 	uint64		n;
 
-	if (fire_plan == NULL || fire_plan_batch != sj_batch_size)
-	{
-		char	   *sql;
-
-		if (fire_plan)
-			SPI_freeplan(fire_plan);
-		/*
-		 * The due ids as an array, not a join: a plan made while the table
-		 * was empty must not turn into a join that reads every pending job
-		 * once the table holds millions.
-		 */
-		sql = psprintf("WITH fired AS ("
-					   "  DELETE FROM scheduled_jobs.jobs "
-					   "  WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
-					   "    SELECT id FROM scheduled_jobs.jobs "
-					   "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() "
-					   "    ORDER BY run_at LIMIT %d FOR UPDATE SKIP LOCKED)) "
-					   "  RETURNING *) "
-					   "INSERT INTO scheduled_jobs.job_history "
-					   "  (id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, "
-					   "   attempts, created_at, state, fired_at, finished_at) "
-					   "SELECT id, run_at, channel, payload, job_key, max_attempts, timeout_ms, owner, "
-					   "   attempts OPERATOR(pg_catalog.+) 1, created_at, 'notified', "
-					   "   pg_catalog.now(), pg_catalog.clock_timestamp() "
-					   "FROM fired ORDER BY run_at, id "
-					   "RETURNING id, channel, job_key, run_at, payload::pg_catalog.text",
-					   sj_batch_size);
-		fire_plan = sj_prepare(sql, 0, NULL);
-		fire_plan_batch = sj_batch_size;
-		pfree(sql);
-	}
-
-	if (SPI_execute_plan(fire_plan, NULL, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
+	if (fire_plan == NULL)
+		fire_plan = sj_prepare(fire_sql, 2, argtypes);
+	if (SPI_execute_plan(fire_plan, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
 		elog(ERROR, "could not fire NOTIFY jobs");
 
 	initStringInfo(&env);
@@ -136,8 +262,125 @@ fire_notify_batch(void)
 }
 
 /*
- * Earliest run_at among pending NOTIFY jobs, or DT_NOEND.  Inside a
- * transaction, connected to SPI.
+ * Run fire_batch(limit) in a subtransaction.  Returns how many fired, or -1
+ * with *edata set (in mcxt) if it failed and was rolled back.
+ */
+static int
+try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int n = -1;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		n = fire_batch(limit);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(mcxt);
+		*edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		n = -1;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(mcxt);
+	CurrentResourceOwner = owner;
+	return n;
+}
+
+/*
+ * The first due NOTIFY job cannot fire, with edata: count it as a failed
+ * attempt (retried after a backoff, then kept as failed), or, if even that
+ * cannot be recorded, keep it in jobs with run_at infinity and the error.
+ */
+static void
+set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	SjJob	   *job;
+	ErrorData  *volatile why = edata;
+
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		values[1] = {TimestampTzGetDatum(sj_now())};
+
+	if (first_due_plan == NULL)
+		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);
+	if (SPI_execute_plan(first_due_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the first due NOTIFY job");
+	if (SPI_processed == 0)
+		return;
+	job = sj_job_from_spi_row(0, mcxt);
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		sj_record_failed_attempt(job, why);
+		ReleaseCurrentSubTransaction();
+		why = NULL;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(mcxt);
+		why = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(mcxt);
+	CurrentResourceOwner = owner;
+
+	if (why != NULL)
+	{
+		Oid			argtypes[3] = {INT8OID, TEXTOID, JSONBOID};
+		Datum		values[3];
+		char	   *data = psprintf("{\"sqlstate\": \"%s\"}", unpack_sql_state(why->sqlerrcode));
+
+		values[0] = Int64GetDatum(job->id);
+		values[1] = CStringGetTextDatum(why->message ? why->message : "");
+		values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(data));
+		if (set_aside_plan == NULL)
+			set_aside_plan = sj_prepare(set_aside_sql, 3, argtypes);
+		if (SPI_execute_plan(set_aside_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not set job " INT64_FORMAT " aside", job->id);
+		ereport(WARNING,
+				(errcode(why->sqlerrcode),
+				 errmsg("scheduled_jobs job " INT64_FORMAT " (NOTIFY %s) cannot fire: %s",
+						job->id, job->channel, why->message ? why->message : ""),
+				 errdetail("It stays in scheduled_jobs.jobs with run_at infinity and the error in last_error."),
+				 errhint("Fix the cause, then reschedule_job() it.")));
+	}
+}
+
+/*
+ * Fire a batch of due NOTIFY jobs, halving a batch that fails down to one
+ * job, which is set aside.  Returns how many fired.  With SPI.
+ */
+static int
+fire_notify_jobs(MemoryContext mcxt)
+{
+	int			limit = sj_batch_size;
+
+	for (;;)
+	{
+		ErrorData  *edata = NULL;
+		int			n = try_fire_batch(limit, &edata, mcxt);
+
+		if (n >= 0)
+			return n;
+		if (limit == 1)
+		{
+			set_aside_first_due(edata, mcxt);
+			return 0;
+		}
+		limit = Max(limit / 2, 1);
+	}
+}
+
+/*
+ * Earliest run_at among pending NOTIFY jobs, or DT_NOEND.  With SPI.
  */
 static TimestampTz
 earliest_notify_job(void)
@@ -155,67 +398,88 @@ earliest_notify_job(void)
 }
 
 /*
- * One pass, in one transaction.  Returns the time of the next pass: now if a
- * full batch was fired, else the earliest pending run_at.  Leaves the
- * process with exit code 0 if the extension is gone.
+ * The fire step.  Returns now if it fired a full batch, else DT_NOEND;
+ * leaves the process if the extension is gone.
  */
 static TimestampTz
-scheduler_pass(void)
+fire_step(MemoryContext mcxt)
 {
-	TimestampTz next = DT_NOEND;
 	int			fired = 0;
 
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-
-	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	begin_step();
+	check_extension();
+	if (settings_stale || SjShmem->dbs[my_dbslot].reload)
+		read_settings();
+	if (!started)
 	{
-		PopActiveSnapshot();
-		CommitTransactionCommand();
-		LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
-		SjShmem->dbs[my_slot].no_extension = true;
-		/* executors notice it when they look for work */
-		for (int e = 0; e < SjShmem->max_executors; e++)
-			if (sj_executor_slots(my_slot)[e].latch)
-				SetLatch(sj_executor_slots(my_slot)[e].latch);
-		LWLockRelease(SjShmem->lock);
-		ereport(DEBUG1,
-				(errmsg("scheduled_jobs scheduler of database %u stops: the extension is not installed",
-						MyDatabaseId)));
-		proc_exit(0);
+		sj_dispatch_start(my_dbslot);
+		started = true;
 	}
-
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	if (sj_paused)
-		next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), sj_max_sleep);
-	else
+	if (!SjShmem->dbs[my_dbslot].paused)
 	{
 		pgstat_report_activity(STATE_RUNNING, "firing due jobs");
-		fired = fire_notify_batch();
-		if (fired > 0)
-		{
-			/* send the NOTIFYs now; the look ahead can wait for its own */
-			next = GetCurrentTransactionStartTimestamp();
-			SPI_finish();
-			PopActiveSnapshot();
-			CommitTransactionCommand();
-			if (fired >= sj_batch_size)
-				return next;
-			SetCurrentStatementStartTimestamp();
-			StartTransactionCommand();
-			PushActiveSnapshot(GetTransactionSnapshot());
-			if (SPI_connect() != SPI_OK_CONNECT)
-				elog(ERROR, "SPI_connect failed");
-		}
-		next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_slot));
+		fired = fire_notify_jobs(mcxt);
 	}
+	end_step();
+	return fired >= sj_batch_size ? DT_NOBEGIN : DT_NOEND;
+}
 
-	SPI_finish();
-	PopActiveSnapshot();
-	CommitTransactionCommand();
+/* The plan step: returns the time of the next pass. */
+static TimestampTz
+plan_step(MemoryContext mcxt)
+{
+	TimestampTz next;
+
+	begin_step();
+	if (SjShmem->dbs[my_dbslot].paused)
+		next = TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
+	else
+		next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+	end_step();
+	return next;
+}
+
+/*
+ * Run step under its own error boundary; returns its result.  On error the
+ * step's transaction rolls back (the jobs stay pending), *retry_ms grows and
+ * the result is the time to try again.
+ */
+static TimestampTz
+run_step(TimestampTz (*step) (MemoryContext), MemoryContext loop_ctx, int *retry_ms)
+{
+	volatile TimestampTz result;
+
+	PG_TRY();
+	{
+		result = step(loop_ctx);
+		*retry_ms = 0;
+	}
+	PG_CATCH();
+	{
+		sj_recover_from_error(loop_ctx);
+		*retry_ms = Min(Max(*retry_ms * 2, SJ_RETRY_MIN_MS), SJ_RETRY_MAX_MS);
+		result = TimestampTzPlusMilliseconds(sj_now(), *retry_ms);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(loop_ctx);
+	return result;
+}
+
+/*
+ * One pass.  Returns the time of the next one: now if a full batch was
+ * fired, else the earliest pending run_at, or soon after a step failed.
+ */
+static TimestampTz
+scheduler_pass(MemoryContext loop_ctx)
+{
+	static int	fire_retry_ms = 0;
+	static int	plan_retry_ms = 0;
+	TimestampTz next;
+
+	next = run_step(fire_step, loop_ctx, &fire_retry_ms);
+	if (next <= sj_now() && fire_retry_ms == 0)
+		return next;			/* a full batch: fire the rest first */
+	next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return next;
@@ -230,7 +494,6 @@ sj_scheduler_main(Datum main_arg)
 {
 	Oid			dboid = DatumGetObjectId(main_arg);
 	MemoryContext loop_ctx;
-	volatile int retry_ms = 0;
 
 	pqsignal(SIGTERM, die);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
@@ -238,19 +501,18 @@ sj_scheduler_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
-	my_slot = sj_find_db_slot(dboid);
-	if (my_slot < 0 || SjShmem->dbs[my_slot].scheduler_pid != 0 ||
-		SjShmem->dbs[my_slot].hold_count > 0)
+	my_dbslot = sj_find_db_slot(dboid);
+	if (my_dbslot < 0 || SjShmem->dbs[my_dbslot].scheduler_pid != 0 ||
+		SjShmem->dbs[my_dbslot].hold_count > 0)
 	{
 		/* another scheduler runs here, or DDL holds the database */
 		LWLockRelease(SjShmem->lock);
 		proc_exit(0);
 	}
-	SjShmem->dbs[my_slot].scheduler_pid = MyProcPid;
-	SjShmem->dbs[my_slot].scheduler_latch = MyLatch;
+	SjShmem->dbs[my_dbslot].scheduler_pid = MyProcPid;
+	SjShmem->dbs[my_dbslot].scheduler_latch = MyLatch;
 	LWLockRelease(SjShmem->lock);
 	before_shmem_exit(scheduler_detach, (Datum) 0);
-	sj_forget_executor_reservations(my_slot);
 
 	sj_worker_session_settings();
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs scheduler",
@@ -258,11 +520,8 @@ sj_scheduler_main(Datum main_arg)
 
 	for (;;)
 	{
-		SjDbSlot   *slot = &SjShmem->dbs[my_slot];
+		SjDbSlot   *slot = &SjShmem->dbs[my_dbslot];
 		TimestampTz next;
-		TimestampTz now;
-		long		sleep_ms;
-		int			rc;
 
 		pg_atomic_write_u64(&slot->next_wakeup, SJ_WAKE_ANY);
 		ResetLatch(MyLatch);
@@ -271,48 +530,19 @@ sj_scheduler_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			settings_stale = true;
 		}
 
 		MemoryContextSwitchTo(loop_ctx);
-		PG_TRY();
-		{
-			next = scheduler_pass();
-			retry_ms = 0;
-		}
-		PG_CATCH();
-		{
-			/* nothing was fired: the transaction rolls back, the jobs stay */
-			sj_recover_from_error(loop_ctx);
-			retry_ms = Min(Max(retry_ms * 2, SJ_RETRY_MIN_MS), SJ_RETRY_MAX_MS);
-			next = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), retry_ms);
-		}
-		PG_END_TRY();
+		next = scheduler_pass(loop_ctx);
 		MemoryContextSwitchTo(loop_ctx);
 		MemoryContextReset(loop_ctx);
 
-		now = GetCurrentTimestamp();
-		if (next <= now)
+		if (next <= sj_now())
 			continue;
 		pg_atomic_write_u64(&slot->next_wakeup, (uint64) next);
-		if (next - now < 1000)
-		{
-			/*
-			 * Due within the millisecond: WaitLatch counts whole ones and
-			 * would add up to one to the lag.  Sleep out the rest instead.
-			 */
-			pg_usleep(next - now);
-			continue;
-		}
-		/* whole milliseconds, rounded down: the rest is slept out above */
-		sleep_ms = Min((next - now) / 1000, (int64) sj_max_sleep);
-		if (sleep_ms > 1000)
-			pgstat_report_stat(true);
-		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   sleep_ms, PG_WAIT_EXTENSION);
-
-		/* woken by the clock just short of next: sleep out the rest first */
-		now = GetCurrentTimestamp();
-		if (!(rc & WL_LATCH_SET) && next > now && next - now < 1000)
-			pg_usleep(next - now);
+		if (next - sj_now() > USECS_PER_SEC)
+			pgstat_report_stat(true);	/* a long sleep: flush statistics */
+		(void) sj_wait_until(next, sj_max_sleep);
 	}
 }

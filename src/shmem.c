@@ -14,15 +14,16 @@
 
 #include <signal.h>
 
+#include "access/transam.h"
 #include "access/xact.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "storage/ipc.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "utils/wait_event.h"
 
-#include "api.h"
 #include "guc.h"
 #include "shmem.h"
 
@@ -35,8 +36,13 @@ static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static bool xact_wake = false;
 static TimestampTz xact_min_run_at = 0;
 static Oid	xact_kick_db = InvalidOid;
+static Oid	xact_reload_db = InvalidOid;
 
-/* Databases this backend holds free of workers until its transaction ends. */
+/*
+ * Databases this backend holds free of workers until its transaction ends.
+ * One DDL statement holds at most two (CREATE DATABASE ... TEMPLATE holds
+ * the template); a transaction block cannot run those statements at all.
+ */
 #define SJ_MAX_HELD 4
 static Oid	held_dbs[SJ_MAX_HELD];
 static int	n_held = 0;
@@ -83,6 +89,9 @@ sj_shmem_startup(void)
 		SjShmem->max_executors = sj_max_executors;
 		for (int i = 0; i < sj_max_databases; i++)
 			pg_atomic_init_u64(&SjShmem->dbs[i].next_wakeup, SJ_WAKE_ANY);
+		for (int i = 0; i < sj_max_databases; i++)
+			for (int e = 0; e < sj_max_executors; e++)
+				pg_atomic_init_u64(&sj_executor_slots(i)[e].running_job, 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -116,24 +125,63 @@ sj_find_db_slot(Oid dboid)
 
 /*
  * sj_init_db_slot
- *		Give free slot i to dboid.  Caller holds SjShmem->lock exclusively.
+ *		Give free slot i to dboid, in state.  Caller holds SjShmem->lock
+ *		exclusively.
  */
 void
-sj_init_db_slot(int i, Oid dboid)
+sj_init_db_slot(int i, Oid dboid, SjDbState state)
 {
 	SjDbSlot   *slot = &SjShmem->dbs[i];
 	SjExecutorSlot *ex = sj_executor_slots(i);
 
 	slot->dboid = dboid;
+	slot->state = state;
 	slot->scheduler_pid = 0;
 	slot->scheduler_latch = NULL;
 	pg_atomic_write_u64(&slot->next_wakeup, SJ_WAKE_ANY);
-	slot->no_extension = false;
 	slot->kicked = false;
 	slot->hold_count = 0;
 	slot->stopped_by_ddl = false;
 	slot->last_start = 0;
-	memset(ex, 0, SjShmem->max_executors * sizeof(SjExecutorSlot));
+	slot->paused = false;
+	slot->reload = false;
+	memset(slot->cancels, 0, sizeof(slot->cancels));
+	for (int e = 0; e < SjShmem->max_executors; e++)
+	{
+		ex[e].pid = 0;
+		ex[e].latch = NULL;
+		ex[e].reserved = false;
+		ex[e].idle = false;
+		pg_atomic_write_u64(&ex[e].running_job, 0);
+	}
+}
+
+/*
+ * sj_db_slot_available
+ *		Whether dboid has, or can get, a database slot: it has one, or fewer
+ *		slots than scheduled_jobs.max_databases belong to databases with the
+ *		extension (probes and free slots are given up for it).
+ */
+bool
+sj_db_slot_available(Oid dboid)
+{
+	int			active = 0;
+	bool		found = false;
+
+	if (SjShmem == NULL)
+		return true;
+	LWLockAcquire(SjShmem->lock, LW_SHARED);
+	for (int i = 0; i < SjShmem->max_databases; i++)
+	{
+		SjDbSlot   *slot = &SjShmem->dbs[i];
+
+		if (slot->dboid == dboid && slot->state != SJ_DB_FREE)
+			found = true;
+		else if (slot->state == SJ_DB_ACTIVE)
+			active++;
+	}
+	LWLockRelease(SjShmem->lock);
+	return found || active < SjShmem->max_databases;
 }
 
 /*
@@ -147,6 +195,17 @@ sj_wake_scheduler_at_commit(TimestampTz run_at)
 	if (!xact_wake || run_at < xact_min_run_at)
 		xact_min_run_at = run_at;
 	xact_wake = true;
+}
+
+/*
+ * sj_wake_database_at_commit
+ *		Wake the scheduler of dboid when the current transaction commits,
+ *		to re-read its database's settings (ALTER DATABASE ... SET).
+ */
+void
+sj_wake_database_at_commit(Oid dboid)
+{
+	xact_reload_db = dboid;
 }
 
 /*
@@ -186,21 +245,46 @@ wake_scheduler_now(void)
 	}
 }
 
-static void
-kick_launcher_now(Oid dboid)
+/*
+ * sj_wake_database_now
+ *		Set the latch of the scheduler of dboid, which then re-reads its
+ *		database's settings and looks for due jobs, and with kick, have the launcher start one
+ *		there now if none runs (the extension was just created).  Must not
+ *		fail: runs after commit too.
+ */
+void
+sj_wake_database_now(Oid dboid, bool kick)
 {
 	int			i;
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
 	i = sj_find_db_slot(dboid);
+	if (i < 0 && kick)
+	{
+		/* take a free slot, or have the launcher find one */
+		i = sj_find_db_slot(InvalidOid);
+		if (i >= 0)
+			sj_init_db_slot(i, dboid, SJ_DB_PROBING);
+		else
+			SjShmem->rescan = true;
+	}
 	if (i >= 0)
 	{
-		SjShmem->dbs[i].kicked = true;
-		SjShmem->dbs[i].no_extension = false;
+		SjDbSlot   *slot = &SjShmem->dbs[i];
+
+		slot->reload = true;
+		if (slot->state == SJ_DB_ACTIVE && slot->scheduler_pid != 0)
+			kick = false;		/* it runs: the latch is enough */
+		if (kick)
+		{
+			slot->kicked = true;
+			if (slot->state != SJ_DB_ACTIVE)
+				slot->state = SJ_DB_PROBING;
+		}
+		if (slot->scheduler_latch)
+			SetLatch(slot->scheduler_latch);
 	}
-	else
-		SjShmem->rescan = true;
-	if (SjShmem->launcher_latch)
+	if (kick && SjShmem->launcher_latch)
 		SetLatch(SjShmem->launcher_latch);
 	LWLockRelease(SjShmem->lock);
 }
@@ -232,8 +316,7 @@ sj_hold_database(Oid dboid)
 			LWLockRelease(SjShmem->lock);
 			return;
 		}
-		sj_init_db_slot(i, dboid);
-		SjShmem->dbs[i].no_extension = true;
+		sj_init_db_slot(i, dboid, SJ_DB_PROBING);
 	}
 	SjShmem->dbs[i].hold_count++;
 	SjShmem->dbs[i].stopped_by_ddl = true;
@@ -294,27 +377,29 @@ release_holds(void)
 	n_held = 0;
 }
 
+/*
+ * At commit, the wake-ups the transaction asked for.  A prepared transaction
+ * forgets them: COMMIT PREPARED wakes the database instead (utility.c).
+ */
 static void
 sj_xact_callback(XactEvent event, void *arg)
 {
 	switch (event)
 	{
-		case XACT_EVENT_PRE_COMMIT:
-		case XACT_EVENT_PRE_PREPARE:
-			sj_api_close_insert_state(true);
-			break;
 		case XACT_EVENT_COMMIT:
 			if (xact_wake)
 				wake_scheduler_now();
 			if (OidIsValid(xact_kick_db))
-				kick_launcher_now(xact_kick_db);
+				sj_wake_database_now(xact_kick_db, true);
+			if (OidIsValid(xact_reload_db))
+				sj_wake_database_now(xact_reload_db, false);
 			/* FALLTHROUGH */
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PREPARE:
-			sj_api_close_insert_state(false);
 			release_holds();
 			xact_wake = false;
 			xact_kick_db = InvalidOid;
+			xact_reload_db = InvalidOid;
 			break;
 		default:
 			break;
@@ -334,4 +419,103 @@ sj_shmem_init(void)
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = sj_shmem_startup;
 	RegisterXactCallback(sj_xact_callback, NULL);
+}
+
+/*
+ * sj_request_cancel
+ *		Ask the executors of this database to stop job_id if they run it or
+ *		have claimed it, on behalf of the current transaction: an executor
+ *		honours the request while this transaction is in progress, and
+ *		leaves the job pending for it.  Interrupts the executor whose CALL
+ *		runs the job.  Returns false if no request entry is free.
+ */
+bool
+sj_request_cancel(int64 job_id)
+{
+	TransactionId xid = GetTopTransactionId();
+	SjCancelRequest *entry = NULL;
+	SjExecutorSlot *ex;
+	int			i;
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	i = sj_find_db_slot(MyDatabaseId);
+	if (i < 0)
+	{
+		LWLockRelease(SjShmem->lock);
+		return false;
+	}
+	for (int r = 0; r < SJ_MAX_CANCEL_REQUESTS; r++)
+	{
+		SjCancelRequest *req = &SjShmem->dbs[i].cancels[r];
+
+		if (req->job_id == job_id && req->xid == xid)
+		{
+			entry = req;
+			break;
+		}
+		if (entry == NULL &&
+			(req->job_id == 0 || !TransactionIdIsInProgress(req->xid)))
+			entry = req;
+	}
+	if (entry == NULL)
+	{
+		LWLockRelease(SjShmem->lock);
+		return false;
+	}
+	entry->job_id = job_id;
+	entry->xid = xid;
+	ex = sj_executor_slots(i);
+	for (int e = 0; e < SjShmem->max_executors; e++)
+		if (ex[e].pid != 0 &&
+			(int64) pg_atomic_read_u64(&ex[e].running_job) == job_id)
+			kill(ex[e].pid, SIGINT);
+	LWLockRelease(SjShmem->lock);
+	return true;
+}
+
+/*
+ * sj_withdraw_cancel
+ *		Take back this transaction's request to cancel job_id.
+ */
+void
+sj_withdraw_cancel(int64 job_id)
+{
+	TransactionId xid = GetTopTransactionIdIfAny();
+	int			i;
+
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	i = sj_find_db_slot(MyDatabaseId);
+	for (int r = 0; i >= 0 && r < SJ_MAX_CANCEL_REQUESTS; r++)
+	{
+		SjCancelRequest *req = &SjShmem->dbs[i].cancels[r];
+
+		if (req->job_id == job_id && req->xid == xid)
+			req->job_id = 0;
+	}
+	LWLockRelease(SjShmem->lock);
+}
+
+/*
+ * sj_cancel_requested
+ *		Whether a transaction still in progress asked to cancel job_id of
+ *		database slot dbslot.
+ */
+bool
+sj_cancel_requested(int dbslot, int64 job_id)
+{
+	bool		requested = false;
+
+	LWLockAcquire(SjShmem->lock, LW_SHARED);
+	for (int r = 0; r < SJ_MAX_CANCEL_REQUESTS; r++)
+	{
+		SjCancelRequest *req = &SjShmem->dbs[dbslot].cancels[r];
+
+		if (req->job_id == job_id && TransactionIdIsInProgress(req->xid))
+		{
+			requested = true;
+			break;
+		}
+	}
+	LWLockRelease(SjShmem->lock);
+	return requested;
 }

@@ -1,7 +1,19 @@
 /*
  * shmem.h
  *		Shared state of the launcher, schedulers and executors, and the
- *		commit-time wake-up that makes scheduling latency milliseconds.
+ *		commit-time wake-ups that make scheduling latency milliseconds.
+ *
+ * Vocabulary:
+ *	 slot		 an entry of SjShmem->dbs (one database) or of a database's
+ *				 executor slots (one executor)
+ *	 probe		 a scheduler started in a database only to see whether the
+ *				 extension is installed there; it frees the slot if not
+ *	 reservation an executor slot the scheduler registered a worker for,
+ *				 until the worker attaches
+ *	 hold		 DDL keeping a database free of workers until it commits
+ *	 kick		 a request to the launcher to start a database's scheduler
+ *				 now (CREATE EXTENSION, COMMIT PREPARED)
+ *	 pass		 one round of a worker's loop
  */
 #ifndef SJ_SHMEM_H
 #define SJ_SHMEM_H
@@ -14,26 +26,67 @@
 /* next_wakeup value meaning "wake me for any job": scanning, or nothing pending */
 #define SJ_WAKE_ANY		PG_INT64_MAX
 
+/* Cancel requests of running jobs that a database can have at once. */
+#define SJ_MAX_CANCEL_REQUESTS 16
+
 /*
- * One executor of a database.  All fields under SjShmem->lock.
+ * One executor of a database.
  */
 typedef struct SjExecutorSlot
 {
+	/* under SjShmem->lock */
 	pid_t		pid;			/* 0: free; set by the executor on attach */
 	Latch	   *latch;			/* the executor's MyLatch while pid != 0 */
 	bool		reserved;		/* the scheduler registered a worker for it */
-	bool		idle;			/* waiting for work; set by the executor */
+
+	/* written by the executor without the lock, read by anyone */
+	volatile bool idle;			/* waiting for work */
+	pg_atomic_uint64 running_job;	/* id of the job in its CALL, 0: none */
 } SjExecutorSlot;
 
 /*
- * One database the launcher knows about.  Fields under SjShmem->lock unless
- * said otherwise.
+ * The state of a database slot, and who moves it:
+ *
+ *	FREE --launcher, a database to probe--> PROBING
+ *	FREE --backend, CREATE EXTENSION commits--> PROBING (kicked)
+ *	PROBING --scheduler, extension found--> ACTIVE
+ *	PROBING, ACTIVE --scheduler, no extension--> NO_EXTENSION
+ *	NO_EXTENSION --launcher, once nothing holds it--> FREE (the launcher
+ *				  remembers the database until a kick or a rescan)
+ *	any --launcher, the database is gone and nothing holds it--> FREE
+ *
+ * A DDL hold (hold_count > 0) keeps every state as it is.
+ */
+typedef enum SjDbState
+{
+	SJ_DB_FREE = 0,
+	SJ_DB_PROBING,
+	SJ_DB_ACTIVE,
+	SJ_DB_NO_EXTENSION
+} SjDbState;
+
+/* A cancel_job() waiting for the job a worker runs or has claimed. */
+typedef struct SjCancelRequest
+{
+	int64		job_id;			/* 0: free entry */
+	TransactionId xid;			/* the cancelling transaction */
+} SjCancelRequest;
+
+/*
+ * One database the launcher knows about.
  */
 typedef struct SjDbSlot
 {
-	Oid			dboid;			/* InvalidOid: free; written by the launcher */
+	/* under SjShmem->lock */
+	Oid			dboid;			/* InvalidOid: free */
+	SjDbState	state;
 	pid_t		scheduler_pid;	/* 0: no scheduler; written by the scheduler */
 	Latch	   *scheduler_latch;	/* the scheduler's MyLatch while pid != 0 */
+	bool		kicked;			/* start the scheduler now, without backoff */
+	int			hold_count;		/* DDL holding the database free of workers */
+	bool		stopped_by_ddl; /* its workers were stopped by such DDL */
+	TimestampTz last_start;		/* launcher: when it last started a scheduler */
+	SjCancelRequest cancels[SJ_MAX_CANCEL_REQUESTS];
 
 	/*
 	 * Earliest run_at the scheduler is sleeping until, SJ_WAKE_ANY while it
@@ -42,21 +95,22 @@ typedef struct SjDbSlot
 	 */
 	pg_atomic_uint64 next_wakeup;
 
-	bool		no_extension;	/* the scheduler found no extension and left */
-	bool		kicked;			/* CREATE EXTENSION committed: start again */
-	int			hold_count;		/* DDL holding the database free of workers */
-	bool		stopped_by_ddl; /* its workers were stopped by such DDL */
-	TimestampTz last_start;		/* launcher: when it last started a scheduler */
+	/* written by the scheduler without the lock, read by its executors */
+	volatile bool paused;		/* scheduled_jobs.paused, as this database sets it */
+	volatile bool reload;		/* set by ALTER DATABASE: re-read the settings */
 } SjDbSlot;
 
 typedef struct SjShmemData
 {
+	/* set once at startup */
 	LWLock	   *lock;
-	pid_t		launcher_pid;	/* under lock */
-	Latch	   *launcher_latch; /* under lock */
-	bool		rescan;			/* a database appeared: launcher rescans */
 	int			max_databases;
 	int			max_executors;
+
+	/* under lock */
+	pid_t		launcher_pid;
+	Latch	   *launcher_latch;
+	bool		rescan;			/* probe every database again */
 	SjDbSlot	dbs[FLEXIBLE_ARRAY_MEMBER];
 	/* followed by max_databases * max_executors SjExecutorSlot */
 } SjShmemData;
@@ -66,12 +120,19 @@ extern SjShmemData *SjShmem;
 extern void sj_shmem_init(void);
 extern SjExecutorSlot *sj_executor_slots(int dbslot);
 extern int	sj_find_db_slot(Oid dboid);
-extern void sj_init_db_slot(int i, Oid dboid);
+extern void sj_init_db_slot(int i, Oid dboid, SjDbState state);
+extern bool sj_db_slot_available(Oid dboid);
 
 /* wake-ups, called in backends inside a transaction */
 extern void sj_wake_scheduler_at_commit(TimestampTz run_at);
+extern void sj_wake_database_at_commit(Oid dboid);
 extern void sj_kick_launcher_at_commit(Oid dboid);
+extern void sj_wake_database_now(Oid dboid, bool kick);
 extern void sj_hold_database(Oid dboid);
 
+/* cancelling running jobs */
+extern bool sj_request_cancel(int64 job_id);
+extern void sj_withdraw_cancel(int64 job_id);
+extern bool sj_cancel_requested(int dbslot, int64 job_id);
 
 #endif							/* SJ_SHMEM_H */

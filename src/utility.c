@@ -9,9 +9,17 @@
  * off until the transaction ends; then the launcher restarts them if the
  * database is still there.
  *
- * CREATE EXTENSION asks the launcher for a scheduler at commit; DROP
- * EXTENSION (or DROP SCHEMA, which may cascade to it) wakes the scheduler at
- * commit so that it notices and leaves.
+ * CREATE EXTENSION asks the launcher for a scheduler at commit (and warns
+ * if every database slot is taken); DROP EXTENSION (or DROP SCHEMA, which
+ * may cascade to it) wakes the scheduler at commit so that it notices and
+ * leaves.  COMMIT PREPARED does both for the database it runs in, since a
+ * prepared transaction's own commit-time wake-ups are gone with its session.
+ * ALTER DATABASE ... SET wakes that database's scheduler at commit to read
+ * its settings again (scheduled_jobs.paused per database).
+ *
+ * Job ids must stay unique across jobs and job_history: after TRUNCATE
+ * scheduled_jobs.jobs RESTART IDENTITY or ALTER SEQUENCE ... RESTART of its
+ * sequence, the sequence is moved past every id in use.
  *
  * Pending jobs belong to their owner role as its objects do, in the database
  * where the command runs: DROP ROLE refuses while the role owns pending jobs,
@@ -20,29 +28,40 @@
  */
 #include "postgres.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
 #include "utils/acl.h"
 #include "utils/array.h"
+#include "utils/lsyscache.h"
 #include "miscadmin.h"
 #include "nodes/parsenodes.h"
 #include "tcop/utility.h"
 #include "utils/timestamp.h"
 
-#include "api.h"
+#include "insert.h"
+#include "job.h"
+#include "owner_sql.h"
 #include "shmem.h"
 #include "utility.h"
-#include "worker.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static SPIPlanPtr count_owned_plan = NULL;
 static SPIPlanPtr cancel_owned_plan = NULL;
 static SPIPlanPtr reassign_owned_plan = NULL;
+static SPIPlanPtr fix_ids_plan = NULL;
 
 #define SJ_EXTENSION_NAME "scheduled_jobs"
+
+/* Move the id sequence past every id of jobs and job_history. */
+static const char *const fix_ids_sql =
+"SELECT pg_catalog.setval(pg_catalog.pg_get_serial_sequence('scheduled_jobs.jobs', 'id')::pg_catalog.regclass, "
+"  GREATEST(m, 1), m OPERATOR(pg_catalog.>) 0) "
+"FROM (SELECT GREATEST((SELECT pg_catalog.max(id) FROM scheduled_jobs.job_history), "
+"  (SELECT pg_catalog.max(id) FROM scheduled_jobs.jobs), 0) AS m) AS s";
 
 /* The database named by a DefElem list option, e.g. CREATE DATABASE's template. */
 static char *
@@ -107,7 +126,7 @@ jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles, RoleSpec *newrole)
 	Datum		values[2];
 	bool		found;
 
-	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	if (!OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true)))
 		return 0;
 	values[0] = role_array(roles);
 	values[1] = newrole ? ObjectIdGetDatum(get_rolespec_oid(newrole, false)) : (Datum) 0;
@@ -133,6 +152,73 @@ check_drop_role(DropRoleStmt *stmt)
 				 errhint("Cancel them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
 }
 
+/* Whether rv names scheduled_jobs.jobs (or, with seq, its id sequence). */
+static bool
+names_jobs(RangeVar *rv, bool seq)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+	Oid			relid;
+
+	if (!OidIsValid(nspid))
+		return false;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	return OidIsValid(relid) &&
+		relid == get_relname_relid(seq ? "jobs_id_seq" : "jobs", nspid);
+}
+
+/* Whether a utility statement restarts the job ids. */
+static bool
+restarts_job_ids(Node *parsetree)
+{
+	ListCell   *lc;
+
+	if (IsA(parsetree, TruncateStmt) && ((TruncateStmt *) parsetree)->restart_seqs)
+	{
+		foreach(lc, ((TruncateStmt *) parsetree)->relations)
+			if (names_jobs(lfirst_node(RangeVar, lc), false))
+				return true;
+	}
+	else if (IsA(parsetree, AlterSeqStmt))
+	{
+		foreach(lc, ((AlterSeqStmt *) parsetree)->options)
+			if (strcmp(lfirst_node(DefElem, lc)->defname, "restart") == 0)
+				return names_jobs(((AlterSeqStmt *) parsetree)->sequence, true);
+	}
+	return false;
+}
+
+static void
+fix_job_ids(void)
+{
+	bool		found;
+
+	(void) sj_run_as_extension_owner(&fix_ids_plan, fix_ids_sql, 0, NULL, NULL, NULL, &found);
+}
+
+/* CREATE EXTENSION in a database that will get no scheduler: say so now. */
+static void
+warn_if_no_slot(void)
+{
+	if (sj_db_slot_available(MyDatabaseId))
+		return;
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("scheduled_jobs will not run jobs in database \"%s\"",
+					get_database_name(MyDatabaseId)),
+			 errdetail("All %d slots of scheduled_jobs.max_databases are taken by databases with the extension.",
+					   SjShmem->max_databases),
+			 errhint("Raise scheduled_jobs.max_databases and restart the server, or drop the extension where it is not used.")));
+}
+
+/* ALTER DATABASE ... SET name or RESET ALL: the settings of a worker may change. */
+static bool
+sets_paused(AlterDatabaseSetStmt *stmt)
+{
+	const char *name = stmt->setstmt->name;
+
+	return name == NULL || strcmp(name, "scheduled_jobs.paused") == 0;
+}
+
 static void
 sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 				   bool readOnlyTree, ProcessUtilityContext context,
@@ -141,9 +227,10 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 {
 	Node	   *parsetree = pstmt->utilityStmt;
 	char	   *created_db = NULL;
+	bool		fix_ids = !creating_extension && restarts_job_ids(parsetree);
 
 	/* DDL in this transaction must find the jobs table closed */
-	sj_api_close_insert_state(true);
+	sj_insert_close();
 
 	switch (nodeTag(parsetree))
 	{
@@ -164,7 +251,19 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 			break;
 		case T_CreateExtensionStmt:
 			if (strcmp(((CreateExtensionStmt *) parsetree)->extname, SJ_EXTENSION_NAME) == 0)
+			{
+				warn_if_no_slot();
 				sj_kick_launcher_at_commit(MyDatabaseId);
+			}
+			break;
+		case T_AlterDatabaseSetStmt:
+			if (sets_paused((AlterDatabaseSetStmt *) parsetree))
+			{
+				Oid			dboid = get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname, true);
+
+				if (OidIsValid(dboid))
+					sj_wake_database_at_commit(dboid);
+			}
 			break;
 		case T_DropRoleStmt:
 			check_drop_role((DropRoleStmt *) parsetree);
@@ -185,7 +284,18 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context,
 								params, queryEnv, dest, qc);
 
-	if (IsA(parsetree, DropOwnedStmt))
+	if (fix_ids)
+		fix_job_ids();
+	else if (IsA(parsetree, TransactionStmt) &&
+			 ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED)
+	{
+		/* committed: wake the scheduler, or start one if this made the extension */
+		bool		has_ext = OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true));
+
+		if (has_ext && SjShmem != NULL)
+			sj_wake_database_now(MyDatabaseId, true);
+	}
+	else if (IsA(parsetree, DropOwnedStmt))
 		(void) jobs_of_roles(&cancel_owned_plan,
 							 SJ_CANCEL_JOBS_SQL("owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"),
 							 ((DropOwnedStmt *) parsetree)->roles, NULL);

@@ -10,11 +10,14 @@
 # installs missing packages, builds and installs the extension, starts one
 # throwaway cluster on 127.0.0.1 (port from $SJ_PORT, default 55400, or the
 # next free one), and runs in turn:
-#   1. pg_regress  (make installcheck: sql/<test>.sql against expected/<test>.out)
+#   1. pg_regress  (make installcheck TEMP_INSTANCE=: sql/<test>.sql against
+#                   expected/<test>.out, on the shared cluster)
 #   2. pgTAP       (pg_prove test/pgtap/*.sql in a database with pgtap installed)
 #   3. Perl TAP    (prove test/t/*.pl; notify_*.pl use the shared cluster through
 #                   PGHOST/PGPORT/PGUSER, fault_*.pl start their own clusters with
 #                   PostgreSQL::Test::Cluster)
+#   4. Debian package (test/package.sh: builds the .deb, installs it, and runs
+#                   pg_regress against it on a temporary instance of its own)
 # The cluster and every temporary directory are removed on exit, also on
 # failure or interrupt; the logs of a failed run are kept and their place
 # printed.  Exits non-zero if anything failed.
@@ -24,7 +27,7 @@ QUICK=0
 for arg in "$@"; do
 	case $arg in
 		--quick) QUICK=1 ;;
-		-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+		-h|--help) sed -n '2,23p' "$0"; exit 0 ;;
 		*) echo "usage: bash test/run.sh [--quick]" >&2; exit 2 ;;
 	esac
 done
@@ -39,6 +42,7 @@ PERL_TEST_LIB=/usr/lib/postgresql/15/lib/pgxs/src/test/perl
 REGRESS_TIMEOUT=${SJ_REGRESS_TIMEOUT:-300}
 PGTAP_TIMEOUT=${SJ_PGTAP_TIMEOUT:-600}
 PROVE_TIMEOUT=${SJ_PROVE_TIMEOUT:-1800}
+PACKAGE_TIMEOUT=${SJ_PACKAGE_TIMEOUT:-300}
 
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 T0=$(now_ms)
@@ -122,12 +126,14 @@ start_cluster() {
 	echo "cluster on 127.0.0.1:$PGPORT in $CLUSTER"
 }
 
-# pg_regress writes its results and diffs outside the checkout, so that runs
-# of several engineers in one checkout do not mix.
+# pg_regress runs on the shared cluster (TEMP_INSTANCE=: no instance of its
+# own), so that the server log step sees a crash, and writes its results and
+# diffs outside the checkout, so that runs of several engineers in one
+# checkout do not mix.
 run_regress() {
 	local out=$WORK/regress rc
 	mkdir -p "$out"
-	timeout "$REGRESS_TIMEOUT" make -s installcheck EXTRA_REGRESS_OPTS="--outputdir=$out"
+	timeout "$REGRESS_TIMEOUT" make -s installcheck TEMP_INSTANCE= EXTRA_REGRESS_OPTS="--outputdir=$out"
 	rc=$?
 	if [ $rc != 0 ] && [ -f "$out/regression.diffs" ]; then
 		echo "--- $out/regression.diffs"
@@ -212,5 +218,8 @@ step "pg_regress" run_regress
 step "pgTAP" run_pgtap
 step "Perl TAP$([ $QUICK = 1 ] && echo ' (--quick: no fault tests)')" run_perl
 step "server log" check_log
+# last, so that the package's files, installed over those of make install,
+# cannot disturb the other steps
+step "Debian package" timeout "$PACKAGE_TIMEOUT" bash test/package.sh
 summary
 exit $FAILED

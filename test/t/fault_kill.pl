@@ -133,7 +133,8 @@ for my $kind (qw(scheduler executor))
 }
 
 # pg_terminate_backend of an executor running a job: the job's transaction
-# rolls back, it runs again and its effect is there once.
+# rolls back, the attempt is counted (57P01, as any attempt that ends its
+# executor: see fault_poison.pl), it runs again and its effect is there once.
 {
 	$node->safe_psql('app', q{
 		SELECT scheduled_jobs.schedule_job(now(), procedure => 'sjt.slow',
@@ -155,8 +156,9 @@ for my $kind (qw(scheduler executor))
 	ok(sj_poll($node, 'app', $q, '1', 30), 'terminated executor: the job runs again eventually');
 	note(sprintf('terminated executor: job finished %.1fs after the termination', time() - $t0));
 	is( $node->safe_psql('app', q{
-			SELECT state || ' ' || attempts FROM scheduled_jobs.job_history WHERE payload->>'token' = 'term_executor'}),
-		'succeeded 1', 'terminated executor: the rolled-back attempt left nothing (state, attempts)');
+			SELECT state || ' ' || attempts || ' ' || (last_error_data->>'sqlstate')
+			FROM scheduled_jobs.job_history WHERE payload->>'token' = 'term_executor'}),
+		'succeeded 2 57P01', 'terminated executor: the terminated attempt was counted (state, attempts, sqlstate)');
 	is($node->safe_psql('app', "SELECT count(*) FROM sjt.effects WHERE token = 'term_executor'"),
 		'1', 'terminated executor: effect exactly once');
 }

@@ -1,0 +1,238 @@
+/*
+ * attempt.c
+ *		Recording how an attempt of a procedure job ended.
+ *
+ * All of it runs in the transaction of the attempt, so that the job's
+ * effects and its completion commit together; only an attempt whose whole
+ * transaction failed, or that killed its executor, is recorded in a
+ * transaction of its own.  Inside a transaction, connected to SPI.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "common/pg_prng.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/json.h"
+#include "utils/memutils.h"
+
+#include "attempt.h"
+#include "clock.h"
+#include "guc.h"
+#include "shmem.h"
+#include "worker.h"
+
+static SPIPlanPtr succeeded_plan = NULL;
+static SPIPlanPtr failed_plan = NULL;
+static SPIPlanPtr retry_plan = NULL;
+static SPIPlanPtr lost_plan = NULL;
+
+/*
+ * The jobs of $1 succeeded, in the transaction that started at $2.  $3 are
+ * their job_keys as claimed: a job that re-armed itself gave its key to the
+ * next run during the CALL, and its history row keeps it.
+ */
+static const char *const succeeded_sql =
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
+"  state, fired_at, finished_at) "
+"SELECT d.id, d.run_at, d.channel, d.procedure, d.payload, "
+"  COALESCE(d.job_key, k.job_key), d.max_attempts, d.timeout_ms, d.owner, "
+"  d.attempts OPERATOR(pg_catalog.+) 1, d.created_at, d.last_error, d.last_error_data, "
+"  'succeeded', $2, pg_catalog.clock_timestamp() "
+"FROM done d LEFT JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3)) AS k(id, job_key) "
+"  ON k.id OPERATOR(pg_catalog.=) d.id";
+
+/* The last attempt failed: $1 id, $2 fired_at, $3 last_error, $4 last_error_data */
+static const char *const failed_sql =
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
+"  state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, $3, $4, "
+"  'failed', $2, pg_catalog.clock_timestamp() FROM done";
+
+/* $1 id, $2 next run_at, $3 last_error, $4 last_error_data */
+static const char *const retry_sql =
+"UPDATE scheduled_jobs.jobs SET attempts = attempts OPERATOR(pg_catalog.+) 1, "
+"  run_at = $2, last_error = $3, last_error_data = $4 "
+"WHERE id OPERATOR(pg_catalog.=) $1";
+
+/* the pending job $1, locked */
+static const char *const lost_sql =
+"SELECT * FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE";
+
+/* Delay before attempt n + 1 after n failed attempts: exponential, jittered. */
+static int64
+retry_delay_ms(int attempts)
+{
+	double		delay = sj_retry_base_delay;
+
+	for (int i = 1; i < attempts && delay < sj_retry_max_delay; i++)
+		delay *= 2;
+	delay *= 1.0 + 0.25 * pg_prng_double(&pg_global_prng_state);
+	return (int64) Min(delay, (double) sj_retry_max_delay);
+}
+
+/*
+ * The error of an attempt as jsonb text: sqlstate, message, detail, hint,
+ * context.  A procedure that ends the transaction gets a hint why it cannot.
+ */
+static char *
+error_json(ErrorData *edata)
+{
+	StringInfoData buf;
+	const char *hint = edata->hint;
+
+	if (edata->sqlerrcode == ERRCODE_INVALID_TRANSACTION_TERMINATION)
+		hint = "Procedure jobs run inside the job's transaction, so that their effects and the job's completion commit together: they cannot COMMIT or ROLLBACK.";
+
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "{\"sqlstate\": ");
+	escape_json(&buf, unpack_sql_state(edata->sqlerrcode));
+	appendStringInfoString(&buf, ", \"message\": ");
+	escape_json(&buf, edata->message ? edata->message : "");
+	if (edata->detail)
+	{
+		appendStringInfoString(&buf, ", \"detail\": ");
+		escape_json(&buf, edata->detail);
+	}
+	if (hint)
+	{
+		appendStringInfoString(&buf, ", \"hint\": ");
+		escape_json(&buf, hint);
+	}
+	if (edata->context)
+	{
+		appendStringInfoString(&buf, ", \"context\": ");
+		escape_json(&buf, edata->context);
+	}
+	appendStringInfoChar(&buf, '}');
+	return buf.data;
+}
+
+/*
+ * sj_record_succeeded
+ *		Move the jobs of the list (SjJob *), all succeeded, to job_history.
+ */
+void
+sj_record_succeeded(List *jobs)
+{
+	Oid			argtypes[3] = {INT8ARRAYOID, TIMESTAMPTZOID, TEXTARRAYOID};
+	Datum		values[3];
+	int			n = list_length(jobs);
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *keys = palloc(sizeof(Datum) * n);
+	bool	   *keynulls = palloc(sizeof(bool) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+	int			i = 0;
+	ListCell   *lc;
+
+	foreach(lc, jobs)
+	{
+		SjJob	   *job = lfirst(lc);
+
+		ids[i] = Int64GetDatum(job->id);
+		keynulls[i] = job->job_key == NULL;
+		keys[i] = job->job_key ? CStringGetTextDatum(job->job_key) : (Datum) 0;
+		i++;
+	}
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
+	values[2] = PointerGetDatum(construct_md_array(keys, keynulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
+	if (succeeded_plan == NULL)
+		succeeded_plan = sj_prepare(succeeded_sql, 3, argtypes);
+	if (SPI_execute_plan(succeeded_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not record succeeded jobs");
+}
+
+/*
+ * sj_record_failed_attempt
+ *		Record a failed attempt of job: retried after a backoff, or kept as
+ *		failed after the last one.  Logs one line for it.
+ */
+void
+sj_record_failed_attempt(SjJob *job, ErrorData *edata)
+{
+	Oid			argtypes[4] = {INT8OID, TIMESTAMPTZOID, TEXTOID, JSONBOID};
+	Datum		values[4];
+	bool		last = job->attempts + 1 >= job->max_attempts;
+
+	values[0] = Int64GetDatum(job->id);
+	values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
+	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
+	if (last)
+	{
+		values[1] = TimestampTzGetDatum(job->fired_at);
+		if (failed_plan == NULL)
+			failed_plan = sj_prepare(failed_sql, 4, argtypes);
+		if (SPI_execute_plan(failed_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
+	}
+	else
+	{
+		TimestampTz next = TimestampTzPlusMilliseconds(sj_now(),
+													   retry_delay_ms(job->attempts + 1));
+
+		values[1] = TimestampTzGetDatum(next);
+		if (retry_plan == NULL)
+			retry_plan = sj_prepare(retry_sql, 4, argtypes);
+		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not reschedule job " INT64_FORMAT, job->id);
+		/* the scheduler sleeps past the retry otherwise */
+		sj_wake_scheduler_at_commit(next);
+	}
+	ereport(LOG,
+			(errmsg("scheduled_jobs job " INT64_FORMAT " (%s %s) attempt %d of %d failed with SQLSTATE %s%s: %s",
+					job->id, job->procedure ? "CALL" : "NOTIFY",
+					job->procedure ? job->procedure : job->channel,
+					job->attempts + 1, job->max_attempts,
+					unpack_sql_state(edata->sqlerrcode),
+					last ? ", the job is kept as failed" : ", retried later",
+					edata->message ? edata->message : "")));
+}
+
+/*
+ * sj_charge_lost_attempt
+ *		Count the attempt of job_id that ended with the death of its
+ *		executor (inflight.c), if the job is still pending.
+ */
+void
+sj_charge_lost_attempt(int64 job_id, SjInflightState how)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job_id)};
+	ErrorData	edata;
+	SjJob	   *job;
+
+	if (lost_plan == NULL)
+		lost_plan = sj_prepare(lost_sql, 1, argtypes);
+	if (SPI_execute_plan(lost_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
+	if (SPI_processed == 0)
+		return;					/* finished or cancelled meanwhile */
+	job = sj_job_from_spi_row(0, CurrentMemoryContext);
+	if (job->procedure == NULL)
+		return;
+
+	memset(&edata, 0, sizeof(edata));
+	if (how == SJ_INFLIGHT_EXITED)
+	{
+		edata.sqlerrcode = ERRCODE_ADMIN_SHUTDOWN;
+		edata.message = "the executor running the job exited before the job finished";
+		edata.detail = "It was terminated, or the job raised a FATAL error; the job's transaction rolled back.";
+	}
+	else
+	{
+		edata.sqlerrcode = ERRCODE_CRASH_SHUTDOWN;
+		edata.message = "the executor running the job died before the job finished";
+		edata.detail = "It was killed by a signal or crashed (e.g. kill -9, the OOM killer, a segmentation fault); the server restarted and the job's transaction rolled back.";
+	}
+	edata.hint = "A job that ends its executor is retried like any failed job, up to max_attempts.";
+	sj_record_failed_attempt(job, &edata);
+}

@@ -1,0 +1,63 @@
+/*
+ * clock.c
+ *		The one clock of scheduled_jobs.
+ *
+ * Job time is the real time shifted by scheduled_jobs.clock_offset, a
+ * superuser-only setting for tests: with it a test runs an hour, a month or
+ * a DST change in seconds.  The claim statements compare run_at with sj_now()
+ * passed as a parameter, never with SQL's now(); recorded times (fired_at,
+ * finished_at) stay real.  Committing backends compare run_at with the time
+ * the scheduler published, which is job time too.
+ */
+#include "postgres.h"
+
+#include <unistd.h>
+
+#include "miscadmin.h"
+#include "storage/latch.h"
+#include "utils/wait_event.h"
+
+#include "clock.h"
+#include "guc.h"
+
+/* sj_now: the current job time. */
+TimestampTz
+sj_now(void)
+{
+	return GetCurrentTimestamp() + (TimestampTz) sj_clock_offset * USECS_PER_SEC;
+}
+
+/*
+ * sj_wait_until
+ *		Wait on the process latch until job time `until`, at most max_ms.
+ *		Returns WaitLatch's result (0 when it did not wait).
+ *
+ * WaitLatch counts whole milliseconds: the rest, under a millisecond, is
+ * slept out instead, before or after the wait, so that a wake-up is neither
+ * early nor up to a millisecond late.
+ */
+int
+sj_wait_until(TimestampTz until, int max_ms)
+{
+	TimestampTz now = sj_now();
+	long		wait_ms;
+	int			rc;
+
+	if (until <= now)
+		return 0;
+	if (until - now < 1000)
+	{
+		pg_usleep(until - now);
+		return 0;
+	}
+	/* whole milliseconds, rounded down: the rest is slept out below */
+	wait_ms = Min((until - now) / 1000, (int64) max_ms);
+	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+				   wait_ms, PG_WAIT_EXTENSION);
+
+	/* woken by the clock just short of until: sleep out the rest */
+	now = sj_now();
+	if (!(rc & WL_LATCH_SET) && until > now && until - now < 1000)
+		pg_usleep(until - now);
+	return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * job.c
+ *		Reading a job out of a row of scheduled_jobs.jobs.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+
+#include "job.h"
+
+/*
+ * sj_job_from_spi_row
+ *		The job in row `row` of SPI_tuptable, a "SELECT * FROM
+ *		scheduled_jobs.jobs", copied into mcxt.  Connected to SPI.
+ */
+SjJob *
+sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
+{
+	HeapTuple	tup = SPI_tuptable->vals[row];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	MemoryContext old;
+	SjJob	   *job;
+	bool		isnull;
+	Datum		d;
+
+	if (desc->natts != Natts_jobs && desc->natts != Natts_jobs_0_1_0)
+		elog(ERROR, "scheduled_jobs.jobs has %d columns, expected %d",
+			 desc->natts, Natts_jobs);
+
+	old = MemoryContextSwitchTo(mcxt);
+	job = palloc0(sizeof(SjJob));
+#define COL(anum) SPI_getbinval(tup, desc, (anum), &isnull)
+	job->id = DatumGetInt64(COL(Anum_jobs_id));
+	job->run_at = DatumGetTimestampTz(COL(Anum_jobs_run_at));
+	d = COL(Anum_jobs_channel);
+	job->channel = isnull ? NULL : TextDatumGetCString(d);
+	d = COL(Anum_jobs_procedure);
+	job->procedure = isnull ? NULL : TextDatumGetCString(d);
+	job->payload = datumCopy(COL(Anum_jobs_payload), false, -1);
+	d = COL(Anum_jobs_job_key);
+	job->job_key = isnull ? NULL : TextDatumGetCString(d);
+	job->owner = DatumGetObjectId(COL(Anum_jobs_owner));
+	job->attempts = DatumGetInt32(COL(Anum_jobs_attempts));
+	job->max_attempts = DatumGetInt32(COL(Anum_jobs_max_attempts));
+	d = COL(Anum_jobs_timeout_ms);
+	job->timeout_ms = isnull ? -1 : DatumGetInt32(d);
+	job->group_commit = desc->natts >= Anum_jobs_group_commit &&
+		DatumGetBool(COL(Anum_jobs_group_commit));
+#undef COL
+	job->fired_at = GetCurrentTransactionStartTimestamp();
+	MemoryContextSwitchTo(old);
+	return job;
+}

@@ -1,0 +1,81 @@
+/*
+ * job.h
+ *		The job tables' columns, in one place, and a job as C code holds it.
+ *
+ * scheduled_jobs.jobs holds pending jobs, scheduled_jobs.job_history the
+ * finished ones (sql/scheduled_jobs.sql; the states are in src/README.md).
+ * Every statement that moves a job from one table to the other copies the
+ * columns of SJ_JOB_COLUMNS; the C code that reads or forms rows of jobs uses
+ * the Anum_jobs_* positions below, which the readers check against the
+ * table's descriptor.
+ */
+#ifndef SJ_JOB_H
+#define SJ_JOB_H
+
+#include "executor/spi.h"
+#include "utils/timestamp.h"
+
+/* Columns of scheduled_jobs.jobs, in table order (1-based, as attnums). */
+enum
+{
+	Anum_jobs_id = 1,
+	Anum_jobs_run_at,
+	Anum_jobs_channel,
+	Anum_jobs_procedure,
+	Anum_jobs_payload,
+	Anum_jobs_job_key,
+	Anum_jobs_max_attempts,
+	Anum_jobs_timeout_ms,
+	Anum_jobs_owner,
+	Anum_jobs_attempts,
+	Anum_jobs_created_at,
+	Anum_jobs_last_error,
+	Anum_jobs_last_error_data,
+	Anum_jobs_group_commit,		/* since 0.2.0 */
+	Natts_jobs = Anum_jobs_group_commit
+};
+
+/* the 0.1.0 table, served until ALTER EXTENSION ... UPDATE */
+#define Natts_jobs_0_1_0 (Anum_jobs_group_commit - 1)
+
+/*
+ * The columns a job keeps from scheduled_jobs.jobs into job_history: every
+ * column above but group_commit, in that order.
+ */
+#define SJ_JOB_COLUMNS \
+	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
+	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
+
+/*
+ * Cancel the pending jobs that match cond: move them to job_history as
+ * cancelled.  Returns one row, how many.  (A count, not RETURNING, so that a
+ * row limit on the statement can never cut the move short.)
+ */
+#define SJ_CANCEL_JOBS_SQL(cond) \
+	"WITH c AS (DELETE FROM scheduled_jobs.jobs WHERE " cond \
+	"  RETURNING " SJ_JOB_COLUMNS "), " \
+	"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, finished_at) " \
+	"  SELECT " SJ_JOB_COLUMNS ", 'cancelled', pg_catalog.statement_timestamp() FROM c " \
+	"  RETURNING 1) " \
+	"SELECT pg_catalog.count(*) FROM h"
+
+/* A job as a worker holds it while it runs or records it (in its own memory). */
+typedef struct SjJob
+{
+	int64		id;
+	TimestampTz run_at;
+	char	   *channel;		/* NOTIFY jobs */
+	char	   *procedure;		/* procedure jobs */
+	Datum		payload;
+	char	   *job_key;		/* NULL: none */
+	Oid			owner;
+	int32		attempts;		/* before this one */
+	int32		max_attempts;
+	int32		timeout_ms;		/* -1: the GUC default */
+	bool		group_commit;
+	TimestampTz fired_at;		/* start of the transaction that runs it */
+} SjJob;
+
+extern SjJob *sj_job_from_spi_row(uint64 row, MemoryContext mcxt);
+
+#endif							/* SJ_JOB_H */
