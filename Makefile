@@ -16,6 +16,7 @@ OBJS = \
 	src/scheduler.o \
 	src/dispatch.o \
 	src/api.o \
+	src/consumer.o \
 	src/insert.o \
 	src/owner_sql.o \
 	src/utility.o \
@@ -30,7 +31,7 @@ OBJS = \
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # released install scripts, kept to test upgrades from them, and the upgrades
-DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress tests, named one by one (sql/ also holds the install script).
 # make installcheck runs them on a temporary instance of its own with the
@@ -38,14 +39,16 @@ DATA = sql/$(EXTENSION)--0.1.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 # extension; initdb refuses root, so run it as another user.  TEMP_INSTANCE=
 # (empty) runs them on the server of PGHOST/PGPORT instead, which must
 # preload the library: test/run.sh does so on its shared cluster.
-REGRESS = schedule_api roles upgrade
+REGRESS = schedule_api roles channels upgrade
 TEMP_INSTANCE ?= tmp_check
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ifneq ($(TEMP_INSTANCE),)
 REGRESS_OPTS += --temp-instance=$(TEMP_INSTANCE) --temp-config=$(srcdir)/test/regress.conf
 endif
 
-PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-sign-compare
+# -Wno-unused-parameter: PostgreSQL's callback signatures (hooks, signal
+# handlers, transaction callbacks) have parameters we do not use.
+PG_CPPFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)

@@ -108,6 +108,8 @@ static const char *const cancel_by_id_sql = CANCEL_SQL(BY_ID);
 static const char *const cancel_by_key_sql = CANCEL_SQL(BY_KEY);
 static const char *const reschedule_by_id_sql = RESCHEDULE_SQL(BY_ID);
 static const char *const reschedule_by_key_sql = RESCHEDULE_SQL(BY_KEY);
+static const char *const find_by_id_sql =
+"SELECT id FROM scheduled_jobs.jobs WHERE " BY_ID MEMBER_OF_OWNER;
 static const char *const find_by_key_sql =
 "SELECT id FROM scheduled_jobs.jobs WHERE " BY_KEY MEMBER_OF_OWNER;
 
@@ -133,6 +135,7 @@ static SPIPlanPtr cancel_by_id_plan = NULL;
 static SPIPlanPtr cancel_by_key_plan = NULL;
 static SPIPlanPtr reschedule_by_id_plan = NULL;
 static SPIPlanPtr reschedule_by_key_plan = NULL;
+static SPIPlanPtr find_by_id_plan = NULL;
 static SPIPlanPtr find_by_key_plan = NULL;
 static SPIPlanPtr detach_key_plan = NULL;
 static SPIPlanPtr rearm_plan = NULL;
@@ -156,8 +159,10 @@ detach_current_key(const char *key)
 		strcmp(cur->job_key, key) != 0)
 		return;
 	values[0] = Int64GetDatum(cur->id);
-	(void) sj_run_as_extension_owner(&detach_key_plan, detach_key_sql, 1, argtypes,
-									 values, NULL, &found);
+	(void) sj_run_as_extension_owner(&detach_key_plan, detach_key_sql, 1,
+									 argtypes, values, NULL, &found);
+	if (found)
+		sj_note_key_detached();
 }
 
 /* Reject a run_at that is not a finite timestamp. */
@@ -374,7 +379,8 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	run_at = PG_GETARG_TIMESTAMPTZ(SCHEDULE_ARG_RUN_AT);
 	check_run_at(run_at);
 
-	if (PG_ARGISNULL(SCHEDULE_ARG_CHANNEL) == PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE))
+	if (PG_ARGISNULL(SCHEDULE_ARG_CHANNEL) ==
+		PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("exactly one of channel and procedure must be given"),
@@ -422,7 +428,8 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 
 		/* in double first: months and days of any size must not wrap */
 		ms = (timeout->time +
-			  ((double) timeout->month * DAYS_PER_MONTH + timeout->day) * USECS_PER_DAY) / 1000.0;
+			  ((double) timeout->month * DAYS_PER_MONTH + timeout->day) *
+			  USECS_PER_DAY) / 1000.0;
 		if (ms < 0 || ms > PG_INT32_MAX)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -450,12 +457,17 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 
 	/* the row, by the column map; sj_insert_job fills in the rest */
 	memset(nulls, true, sizeof(nulls));
-#define SET(anum, datum, isnull) (values[(anum) - 1] = (datum), nulls[(anum) - 1] = (isnull))
+#define SET(anum, datum, isnull) \
+	(values[(anum) - 1] = (datum), nulls[(anum) - 1] = (isnull))
 	SET(Anum_jobs_run_at, TimestampTzGetDatum(run_at), false);
-	SET(Anum_jobs_channel, channel ? CStringGetTextDatum(channel) : (Datum) 0, channel == NULL);
-	SET(Anum_jobs_procedure, procedure ? CStringGetTextDatum(procedure) : (Datum) 0, procedure == NULL);
+	SET(Anum_jobs_channel, channel ? CStringGetTextDatum(channel) : (Datum) 0,
+		channel == NULL);
+	SET(Anum_jobs_procedure,
+		procedure ? CStringGetTextDatum(procedure) : (Datum) 0,
+		procedure == NULL);
 	SET(Anum_jobs_payload, JsonbPGetDatum(payload), false);
-	SET(Anum_jobs_job_key, job_key ? CStringGetTextDatum(job_key) : (Datum) 0, job_key == NULL);
+	SET(Anum_jobs_job_key, job_key ? CStringGetTextDatum(job_key) : (Datum) 0,
+		job_key == NULL);
 	SET(Anum_jobs_max_attempts, Int32GetDatum(max_attempts), false);
 	SET(Anum_jobs_timeout_ms, Int32GetDatum(timeout_ms), !has_timeout);
 	SET(Anum_jobs_owner, ObjectIdGetDatum(GetUserId()), false);
@@ -466,26 +478,30 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 		id = sj_insert_job(values, nulls);
 	else
 	{
-		Oid			argtypes[UPSERT_NARGS] = {TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID,
-		TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID};
+		Oid			argtypes[UPSERT_NARGS] = {TIMESTAMPTZOID, TEXTOID,
+		TEXTOID, JSONBOID, TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID};
 		Datum		params[UPSERT_NARGS];
 		char		pnulls[UPSERT_NARGS];
 
 		/* $1..$8: run_at .. owner; $9: group_commit */
 		for (int i = 0; i < UPSERT_NARGS; i++)
 		{
-			int			anum = i < 8 ? Anum_jobs_run_at + i : Anum_jobs_group_commit;
+			int			anum = i < 8 ? Anum_jobs_run_at + i :
+			Anum_jobs_group_commit;
 
 			params[i] = values[anum - 1];
 			pnulls[i] = nulls[anum - 1] ? 'n' : ' ';
 		}
 		detach_current_key(job_key);
 		if (is_0_1_0)
-			id = sj_run_as_extension_owner(&schedule_plan_0_1_0, schedule_sql_0_1_0,
-										   UPSERT_NARGS - 1, argtypes, params, pnulls, &found);
+			id = sj_run_as_extension_owner(&schedule_plan_0_1_0,
+										   schedule_sql_0_1_0,
+										   UPSERT_NARGS - 1, argtypes, params,
+										   pnulls, &found);
 		else
 			id = sj_run_as_extension_owner(&schedule_plan, schedule_sql,
-										   UPSERT_NARGS, argtypes, params, pnulls, &found);
+										   UPSERT_NARGS, argtypes, params,
+										   pnulls, &found);
 		if (!found)
 			ereport(ERROR,
 					(errcode(ERRCODE_UNIQUE_VIOLATION),
@@ -504,10 +520,12 @@ run_for_caller(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key,
 			   Datum run_at, Datum key2, bool *found)
 {
 	Oid			argtypes[4] = {keytype, OIDOID, TIMESTAMPTZOID, TEXTOID};
-	Datum		values[4] = {key, ObjectIdGetDatum(GetUserId()), run_at, key2};
+	Datum		values[4] = {key, ObjectIdGetDatum(GetUserId()), run_at,
+	key2};
 	char		nulls[4] = {' ', ' ', ' ', key2 ? ' ' : 'n'};
 
-	return sj_run_as_extension_owner(plan, sql, 4, argtypes, values, nulls, found);
+	return sj_run_as_extension_owner(plan, sql, 4, argtypes, values, nulls,
+									 found);
 }
 
 /*
@@ -520,19 +538,32 @@ static bool
 reschedule_self(const SjJob *cur, TimestampTz run_at)
 {
 	bool		found = false;
+	int64		next_id;
 
 	if (cur->job_key)
 	{
 		detach_current_key(cur->job_key);
-		(void) run_for_caller(&reschedule_by_key_plan, reschedule_by_key_sql, TEXTOID,
-							  CStringGetTextDatum(cur->job_key),
+		(void) run_for_caller(&reschedule_by_key_plan, reschedule_by_key_sql,
+							  TEXTOID, CStringGetTextDatum(cur->job_key),
 							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
 	}
-	if (!found)
-		(void) run_for_caller(&rearm_plan, rearm_sql, INT8OID, Int64GetDatum(cur->id),
-							  TimestampTzGetDatum(run_at),
-							  cur->job_key ? CStringGetTextDatum(cur->job_key) : (Datum) 0,
-							  &found);
+	else if (sj_current_rearmed() != 0)
+	{
+		/* keyless: the next run made by an earlier call of this run */
+		(void) run_for_caller(&reschedule_by_id_plan, reschedule_by_id_sql,
+							  INT8OID, Int64GetDatum(sj_current_rearmed()),
+							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
+	}
+	if (found)
+		return true;
+	next_id = run_for_caller(&rearm_plan, rearm_sql, INT8OID,
+							 Int64GetDatum(cur->id),
+							 TimestampTzGetDatum(run_at),
+							 cur->job_key ?
+							 CStringGetTextDatum(cur->job_key) : (Datum) 0,
+							 &found);
+	if (found)
+		sj_note_rearmed(next_id);
 	return found;
 }
 
@@ -544,7 +575,8 @@ reschedule_self(const SjJob *cur, TimestampTz run_at)
  * the caller's transaction.
  */
 static bool
-cancel_pending(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key, int64 id)
+cancel_pending(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key,
+			   int64 id)
 {
 	bool		requested;
 	bool		found;
@@ -553,7 +585,8 @@ cancel_pending(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key, int64 
 	requested = sj_request_cancel(id);
 	PG_TRY();
 	{
-		n = run_for_caller(plan, sql, keytype, key, (Datum) 0, (Datum) 0, &found);
+		n = run_for_caller(plan, sql, keytype, key, (Datum) 0, (Datum) 0,
+						   &found);
 	}
 	PG_FINALLY();
 	{
@@ -570,13 +603,20 @@ sj_cancel_job_by_id(PG_FUNCTION_ARGS)
 {
 	int64		id = PG_GETARG_INT64(0);
 	const SjJob *cur = sj_current_job();
+	bool		found;
 	bool		done;
 
 	PreventCommandIfReadOnly("cancel_job()");
 	/* the run in progress of this very process is not pending */
 	if (cur && cur->id == id)
 		PG_RETURN_BOOL(false);
-	done = cancel_pending(&cancel_by_id_plan, cancel_by_id_sql, INT8OID, PG_GETARG_DATUM(0), id);
+	/* a job the caller may not see is not stopped either */
+	(void) run_for_caller(&find_by_id_plan, find_by_id_sql, INT8OID,
+						  PG_GETARG_DATUM(0), (Datum) 0, (Datum) 0, &found);
+	if (!found)
+		PG_RETURN_BOOL(false);
+	done = cancel_pending(&cancel_by_id_plan, cancel_by_id_sql, INT8OID,
+						  PG_GETARG_DATUM(0), id);
 	if (done)
 		sj_note_jobs_changed();
 	PG_RETURN_BOOL(done);
@@ -593,11 +633,12 @@ sj_cancel_job_by_key(PG_FUNCTION_ARGS)
 
 	PreventCommandIfReadOnly("cancel_job()");
 	detach_current_key(key);
-	id = run_for_caller(&find_by_key_plan, find_by_key_sql, TEXTOID, PG_GETARG_DATUM(0),
-						(Datum) 0, (Datum) 0, &found);
+	id = run_for_caller(&find_by_key_plan, find_by_key_sql, TEXTOID,
+						PG_GETARG_DATUM(0), (Datum) 0, (Datum) 0, &found);
 	if (!found)
 		PG_RETURN_BOOL(false);
-	done = cancel_pending(&cancel_by_key_plan, cancel_by_key_sql, TEXTOID, PG_GETARG_DATUM(0), id);
+	done = cancel_pending(&cancel_by_key_plan, cancel_by_key_sql, TEXTOID,
+						  PG_GETARG_DATUM(0), id);
 	if (done)
 		sj_note_jobs_changed();
 	PG_RETURN_BOOL(done);
@@ -632,8 +673,8 @@ sj_reschedule_job_by_id(PG_FUNCTION_ARGS)
 {
 	const SjJob *cur = sj_current_job();
 
-	return reschedule(fcinfo, &reschedule_by_id_plan, reschedule_by_id_sql, INT8OID,
-					  cur && cur->id == PG_GETARG_INT64(0));
+	return reschedule(fcinfo, &reschedule_by_id_plan, reschedule_by_id_sql,
+					  INT8OID, cur && cur->id == PG_GETARG_INT64(0));
 }
 
 /* reschedule_job(job_key text, run_at timestamptz) returns boolean */
@@ -643,6 +684,7 @@ sj_reschedule_job_by_key(PG_FUNCTION_ARGS)
 	const SjJob *cur = sj_current_job();
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	return reschedule(fcinfo, &reschedule_by_key_plan, reschedule_by_key_sql, TEXTOID,
+	return reschedule(fcinfo, &reschedule_by_key_plan,
+					  reschedule_by_key_sql, TEXTOID,
 					  cur && cur->job_key && strcmp(cur->job_key, key) == 0);
 }

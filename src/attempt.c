@@ -25,16 +25,28 @@
 #include "worker.h"
 
 static SPIPlanPtr succeeded_plan = NULL;
+static SPIPlanPtr succeeded_keyed_plan = NULL;
 static SPIPlanPtr failed_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 static SPIPlanPtr lost_plan = NULL;
+static SPIPlanPtr exists_plan = NULL;
+
+/* The jobs of $1 succeeded, in the transaction that started at $2. */
+static const char *const succeeded_sql =
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
+"  state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, "
+"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() FROM done";
 
 /*
- * The jobs of $1 succeeded, in the transaction that started at $2.  $3 are
- * their job_keys as claimed: a job that re-armed itself gave its key to the
- * next run during the CALL, and its history row keeps it.
+ * The same, when a job of them re-armed itself: it gave its job_key to its
+ * next run during the CALL, and its history row gets it back from $3, the
+ * job_keys as claimed.
  */
-static const char *const succeeded_sql =
+static const char *const succeeded_keyed_sql =
 "WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
 "  RETURNING " SJ_JOB_COLUMNS ") "
 "INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
@@ -42,11 +54,14 @@ static const char *const succeeded_sql =
 "SELECT d.id, d.run_at, d.channel, d.procedure, d.payload, "
 "  COALESCE(d.job_key, k.job_key), d.max_attempts, d.timeout_ms, d.owner, "
 "  d.attempts OPERATOR(pg_catalog.+) 1, d.created_at, d.last_error, d.last_error_data, "
-"  'succeeded', $2, pg_catalog.clock_timestamp() "
+"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() "
 "FROM done d LEFT JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3)) AS k(id, job_key) "
 "  ON k.id OPERATOR(pg_catalog.=) d.id";
 
-/* The last attempt failed: $1 id, $2 fired_at, $3 last_error, $4 last_error_data */
+/*
+ * The last attempt failed: $1 id, $2 fired_at, $3 last_error,
+ * $4 last_error_data
+ */
 static const char *const failed_sql =
 "WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
 "  RETURNING " SJ_JOB_COLUMNS ") "
@@ -54,7 +69,7 @@ static const char *const failed_sql =
 "  state, fired_at, finished_at) "
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
 "  attempts OPERATOR(pg_catalog.+) 1, created_at, $3, $4, "
-"  'failed', $2, pg_catalog.clock_timestamp() FROM done";
+"  " SJ_STATE_FAILED ", $2, pg_catalog.clock_timestamp() FROM done";
 
 /* $1 id, $2 next run_at, $3 last_error, $4 last_error_data */
 static const char *const retry_sql =
@@ -62,11 +77,18 @@ static const char *const retry_sql =
 "  run_at = $2, last_error = $3, last_error_data = $4 "
 "WHERE id OPERATOR(pg_catalog.=) $1";
 
-/* the pending job $1, locked */
+/*
+ * The pending job $1, locked unless another worker has it; then its id
+ * alone (as NULLs but the first column: the job is busy).
+ */
 static const char *const lost_sql =
-"SELECT * FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE";
+"SELECT * FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE SKIP LOCKED";
+static const char *const exists_sql =
+"SELECT 1 FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1";
 
-/* Delay before attempt n + 1 after n failed attempts: exponential, jittered. */
+/*
+ * Delay before attempt n + 1 after n failed attempts: exponential, jittered.
+ */
 static int64
 retry_delay_ms(int attempts)
 {
@@ -126,10 +148,7 @@ sj_record_succeeded(List *jobs)
 	Datum		values[3];
 	int			n = list_length(jobs);
 	Datum	   *ids = palloc(sizeof(Datum) * n);
-	Datum	   *keys = palloc(sizeof(Datum) * n);
-	bool	   *keynulls = palloc(sizeof(bool) * n);
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	bool		detached = false;
 	int			i = 0;
 	ListCell   *lc;
 
@@ -137,18 +156,47 @@ sj_record_succeeded(List *jobs)
 	{
 		SjJob	   *job = lfirst(lc);
 
-		ids[i] = Int64GetDatum(job->id);
-		keynulls[i] = job->job_key == NULL;
-		keys[i] = job->job_key ? CStringGetTextDatum(job->job_key) : (Datum) 0;
-		i++;
+		detached |= job->key_detached;
+		ids[i++] = Int64GetDatum(job->id);
 	}
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+												true, TYPALIGN_DOUBLE));
 	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
-	values[2] = PointerGetDatum(construct_md_array(keys, keynulls, 1, dims, lbs, TEXTOID, -1, false, TYPALIGN_INT));
-	if (succeeded_plan == NULL)
-		succeeded_plan = sj_prepare(succeeded_sql, 3, argtypes);
-	if (SPI_execute_plan(succeeded_plan, values, NULL, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not record succeeded jobs");
+	if (!detached)
+	{
+		if (succeeded_plan == NULL)
+			succeeded_plan = sj_prepare(succeeded_sql, 2, argtypes);
+		if (SPI_execute_plan(succeeded_plan, values, NULL, false, 0) !=
+			SPI_OK_INSERT)
+			elog(ERROR, "could not record succeeded jobs");
+	}
+	else
+	{
+		Datum	   *keys = palloc(sizeof(Datum) * n);
+		bool	   *keynulls = palloc(sizeof(bool) * n);
+		int			dims[1] = {n};
+		int			lbs[1] = {1};
+
+		i = 0;
+		foreach(lc, jobs)
+		{
+			SjJob	   *job = lfirst(lc);
+
+			keynulls[i] = job->job_key == NULL;
+			keys[i++] = job->job_key ? CStringGetTextDatum(job->job_key) :
+				(Datum) 0;
+		}
+		values[2] = PointerGetDatum(construct_md_array(keys, keynulls, 1, dims,
+													   lbs,
+													   TEXTOID, -1, false,
+													   TYPALIGN_INT));
+		if (succeeded_keyed_plan == NULL)
+			succeeded_keyed_plan = sj_prepare(succeeded_keyed_sql, 3,
+											  argtypes);
+		if (SPI_execute_plan(succeeded_keyed_plan, values, NULL, false, 0) !=
+			SPI_OK_INSERT)
+			elog(ERROR, "could not record succeeded jobs");
+	}
 }
 
 /*
@@ -165,24 +213,28 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 
 	values[0] = Int64GetDatum(job->id);
 	values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
-	values[3] = DirectFunctionCall1(jsonb_in, CStringGetDatum(error_json(edata)));
+	values[3] = DirectFunctionCall1(jsonb_in,
+									CStringGetDatum(error_json(edata)));
 	if (last)
 	{
 		values[1] = TimestampTzGetDatum(job->fired_at);
 		if (failed_plan == NULL)
 			failed_plan = sj_prepare(failed_sql, 4, argtypes);
-		if (SPI_execute_plan(failed_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		if (SPI_execute_plan(failed_plan, values, NULL, false, 0) !=
+			SPI_OK_INSERT)
 			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
 	}
 	else
 	{
-		TimestampTz next = TimestampTzPlusMilliseconds(sj_now(),
-													   retry_delay_ms(job->attempts + 1));
+		TimestampTz next =
+		TimestampTzPlusMilliseconds(sj_now(),
+									retry_delay_ms(job->attempts + 1));
 
 		values[1] = TimestampTzGetDatum(next);
 		if (retry_plan == NULL)
 			retry_plan = sj_prepare(retry_sql, 4, argtypes);
-		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) !=
+			SPI_OK_UPDATE)
 			elog(ERROR, "could not reschedule job " INT64_FORMAT, job->id);
 		/* the scheduler sleeps past the retry otherwise */
 		sj_wake_scheduler_at_commit(next);
@@ -200,9 +252,11 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 /*
  * sj_charge_lost_attempt
  *		Count the attempt of job_id that ended with the death of its
- *		executor (inflight.c), if the job is still pending.
+ *		executor (inflight.c), if the job is still pending.  Returns false,
+ *		charging nothing, if another executor runs the job right now: never
+ *		wait for it.
  */
-void
+bool
 sj_charge_lost_attempt(int64 job_id, SjInflightState how)
 {
 	Oid			argtypes[1] = {INT8OID};
@@ -215,10 +269,17 @@ sj_charge_lost_attempt(int64 job_id, SjInflightState how)
 	if (SPI_execute_plan(lost_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
 	if (SPI_processed == 0)
-		return;					/* finished or cancelled meanwhile */
+	{
+		if (exists_plan == NULL)
+			exists_plan = sj_prepare(exists_sql, 1, argtypes);
+		if (SPI_execute_plan(exists_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+			elog(ERROR, "could not read job " INT64_FORMAT, job_id);
+		/* locked: running again; gone: finished or cancelled meanwhile */
+		return SPI_processed == 0;
+	}
 	job = sj_job_from_spi_row(0, CurrentMemoryContext);
 	if (job->procedure == NULL)
-		return;
+		return true;
 
 	memset(&edata, 0, sizeof(edata));
 	if (how == SJ_INFLIGHT_EXITED)
@@ -235,4 +296,5 @@ sj_charge_lost_attempt(int64 job_id, SjInflightState how)
 	}
 	edata.hint = "A job that ends its executor is retried like any failed job, up to max_attempts.";
 	sj_record_failed_attempt(job, &edata);
+	return true;
 }

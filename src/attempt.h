@@ -13,6 +13,6 @@
 
 extern void sj_record_succeeded(List *jobs);
 extern void sj_record_failed_attempt(SjJob *job, ErrorData *edata);
-extern void sj_charge_lost_attempt(int64 job_id, SjInflightState how);
+extern bool sj_charge_lost_attempt(int64 job_id, SjInflightState how);
 
 #endif							/* SJ_ATTEMPT_H */

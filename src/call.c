@@ -42,7 +42,8 @@
 /* CALL plans by procedure name, kept for the life of the executor. */
 typedef struct CallPlan
 {
-	char		procedure[4 * NAMEDATALEN + 8];	/* hash key: quoted schema.name */
+	char		procedure[4 * NAMEDATALEN + 8]; /* hash key: quoted
+												 * schema.name */
 	SPIPlanPtr	plan;
 } CallPlan;
 
@@ -58,7 +59,8 @@ call_plan(const char *procedure)
 	CallPlan   *entry;
 	bool		found;
 
-	if (call_plans == NULL || hash_get_num_entries(call_plans) >= SJ_MAX_CALL_PLANS)
+	if (call_plans == NULL ||
+		hash_get_num_entries(call_plans) >= SJ_MAX_CALL_PLANS)
 	{
 		HASHCTL		ctl;
 
@@ -105,15 +107,16 @@ call_plan(const char *procedure)
 /*
  * sj_call_job
  *		Run the job's CALL as its owner, in a subtransaction of the job's
- *		transaction.  *running_job holds the job's id while the CALL runs, for
- *		cancel_job() to interrupt it (shmem.c).  Returns NULL on success, else
- *		the error (in job_ctx).  Connected to SPI.
+ *		transaction.  *running_job holds the job's id while the CALL runs,
+ *		for cancel_job() to interrupt it (shmem.c).  Returns NULL on success,
+ *		else the error (in job_ctx).  Connected to SPI.
  */
 ErrorData *
 sj_call_job(SjJob *job, pg_atomic_uint64 *running_job, MemoryContext job_ctx)
 {
 	ResourceOwner owner = CurrentResourceOwner;
-	volatile int timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms : sj_job_timeout;
+	volatile int timeout_ms = job->timeout_ms >= 0 ? job->timeout_ms :
+	sj_job_timeout;
 	ErrorData  *volatile edata = NULL;
 	Oid			save_userid;
 	int			save_sec_context;
@@ -124,6 +127,7 @@ sj_call_job(SjJob *job, pg_atomic_uint64 *running_job, MemoryContext job_ctx)
 	{
 		int			nestlevel;
 		SPIPlanPtr	plan;
+		char	   *schema;
 		ConstraintsSetStmt all_immediate = {.type = T_ConstraintsSetStmt};
 
 		if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->owner)))
@@ -135,7 +139,17 @@ sj_call_job(SjJob *job, pg_atomic_uint64 *running_job, MemoryContext job_ctx)
 
 		nestlevel = NewGUCNestLevel();
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
-		SetUserIdAndSecContext(job->owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+		SetUserIdAndSecContext(job->owner,
+							   save_sec_context |
+							   SECURITY_LOCAL_USERID_CHANGE);
+
+		/*
+		 * The kept plan checked USAGE on the procedure's schema when it was
+		 * made; the owner may have lost it since, as its own CALL would
+		 * notice.
+		 */
+		schema = strVal(linitial(stringToQualifiedNameList(job->procedure)));
+		(void) LookupExplicitNamespace(schema, false);
 		if (timeout_ms > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 		sj_current_job_set(job);
@@ -177,16 +191,16 @@ sj_call_job(SjJob *job, pg_atomic_uint64 *running_job, MemoryContext job_ctx)
 
 /*
  * sj_clear_session
- *		Clear what a job may have left in the session, before the next job (of
- *		the same transaction, in group commit) or the executor's own SQL: what
- *		DISCARD ALL clears and what the end of a transaction would, for the
- *		next job of a group.  The user id, security context and GUCs (SET, SET
- *		LOCAL, SET ROLE) are restored by the job's own boundary already, and
- *		deferred triggers were fired under it.  Inside the job's transaction:
- *		LISTEN is undone before it takes effect at commit, temp objects are
- *		dropped with it.  Not cleared: transaction-level advisory locks and
- *		queued NOTIFYs, which belong to the transaction and go with its
- *		commit.
+ *		Clear what a job may have left in the session, before the next job
+ *		(of the same transaction, in group commit) or the executor's own SQL:
+ *		what DISCARD ALL clears and what the end of a transaction would, for
+ *		the next job of a group.  The user id, security context and GUCs
+ *		(SET, SET LOCAL, SET ROLE) are restored by the job's own boundary
+ *		already, and deferred triggers were fired under it.  Inside the job's
+ *		transaction: LISTEN is undone before it takes effect at commit, temp
+ *		objects are dropped with it.  Not cleared: transaction-level advisory
+ *		locks and queued NOTIFYs, which belong to the transaction and go with
+ *		its commit.
  */
 void
 sj_clear_session(void)

@@ -24,7 +24,8 @@
 TimestampTz
 sj_now(void)
 {
-	return GetCurrentTimestamp() + (TimestampTz) sj_clock_offset * USECS_PER_SEC;
+	return GetCurrentTimestamp() +
+		(TimestampTz) sj_clock_offset * USECS_PER_SEC;
 }
 
 /*

@@ -16,6 +16,10 @@
 
 extern void sj_current_job_set(const SjJob *job);
 extern const SjJob *sj_current_job(void);
+extern void sj_note_key_detached(void);
+extern bool sj_current_key_detached(void);
+extern void sj_note_rearmed(int64 next_id);
+extern int64 sj_current_rearmed(void);
 extern void sj_note_jobs_changed(void);
 extern uint64 sj_jobs_changed(void);
 

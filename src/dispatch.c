@@ -32,7 +32,9 @@
 static BackgroundWorkerHandle **exec_handles = NULL;
 static TimestampTz last_start_warning = 0;
 
-/* Whether each executor slot had, or was to get, an executor at the last pass. */
+/*
+ * Whether each executor slot had, or was to get, an executor at the last pass.
+ */
 static bool *seen = NULL;
 
 static SPIPlanPtr dispatch_plan = NULL;
@@ -44,7 +46,9 @@ start_executor(int dbslot, int e)
 	Oid			dboid = SjShmem->dbs[dbslot].dboid;
 
 	exec_handles[e] = sj_start_worker("sj_executor_main", "scheduled_jobs executor", dboid,
-									  Int32GetDatum(dbslot * SjShmem->max_executors + e),
+									  Int32GetDatum(dbslot *
+													SjShmem->max_executors +
+													e),
 									  "scheduled_jobs executor %d for database %u", e, dboid);
 	if (exec_handles[e] == NULL)
 		return false;
@@ -52,7 +56,7 @@ start_executor(int dbslot, int e)
 	return true;
 }
 
-static void collect_lost_attempts(int dbslot, bool at_start);
+static bool collect_lost_attempts(int dbslot, bool at_start);
 
 /*
  * sj_dispatch_start
@@ -79,14 +83,16 @@ sj_dispatch_start(int dbslot)
 /*
  * Count the attempts lost with executors of this database that are gone
  * (inflight.c): at the scheduler's start, every free slot; later, the slots
- * whose executor (or reservation) the previous pass saw.  Inside a transaction, with
- * SPI.
+ * whose executor (or reservation) the previous pass saw.  Returns true if a
+ * charge had to wait: the job runs again in another executor.  Inside a
+ * transaction, with SPI.
  */
-static void
+static bool
 collect_lost_attempts(int dbslot, bool at_start)
 {
 	SjExecutorSlot *ex = sj_executor_slots(dbslot);
 	Oid			dboid = SjShmem->dbs[dbslot].dboid;
+	bool		deferred = false;
 
 	if (seen == NULL)
 		seen = MemoryContextAllocZero(TopMemoryContext,
@@ -104,18 +110,25 @@ collect_lost_attempts(int dbslot, bool at_start)
 			continue;
 		seen[e] = false;
 		job_id = sj_inflight_collect(dboid, e, &how);
-		/* an exit seen at start, or while we are told to stop, may be a shutdown */
+		/* seen at our start, or as we are told to stop: maybe a shutdown */
 		if (job_id == 0 || how == SJ_INFLIGHT_QUIT ||
 			(how == SJ_INFLIGHT_EXITED && (at_start || ProcDiePending)))
 			continue;
-		sj_charge_lost_attempt(job_id, how);
+		if (!sj_charge_lost_attempt(job_id, how))
+		{
+			/* running again elsewhere: charge it once that run ends */
+			sj_inflight_put_back(dboid, e, job_id, how);
+			seen[e] = true;
+			deferred = true;
+		}
 	}
+	return deferred;
 }
 
 /*
  * sj_dispatch_procedure_jobs
- *		Called by the scheduler in its pass: wake idle executors, or start new
- *		ones, for the procedure jobs that are due, and start one shortly
+ *		Called by the scheduler in its pass: wake idle executors, or start
+ *		new ones, for the procedure jobs that are due, and start one shortly
  *		before the next job if none runs.  Returns when the scheduler must
  *		look again: the earliest future procedure job (or shortly before it,
  *		to start that executor), or soon if an executor could not be started.
@@ -124,6 +137,7 @@ collect_lost_attempts(int dbslot, bool at_start)
 TimestampTz
 sj_dispatch_procedure_jobs(int dbslot)
 {
+	bool		deferred;
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
 	Datum		values[1] = {TimestampTzGetDatum(sj_now())};
 	SjExecutorSlot *ex;
@@ -139,8 +153,10 @@ sj_dispatch_procedure_jobs(int dbslot)
 	if (SjShmem->max_executors == 0)
 		return DT_NOEND;
 	if (exec_handles == NULL)
-		exec_handles = MemoryContextAllocZero(TopMemoryContext,
-											  SjShmem->max_executors * sizeof(BackgroundWorkerHandle *));
+		exec_handles =
+			MemoryContextAllocZero(TopMemoryContext,
+								   SjShmem->max_executors *
+								   sizeof(BackgroundWorkerHandle *));
 	if (dispatch_plan == NULL)
 	{
 		char	   *sql = psprintf("SELECT (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs "
@@ -153,11 +169,14 @@ sj_dispatch_procedure_jobs(int dbslot)
 
 		dispatch_plan = sj_prepare(sql, 1, argtypes);
 	}
-	collect_lost_attempts(dbslot, false);
-	if (SPI_execute_plan(dispatch_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+	deferred = collect_lost_attempts(dbslot, false);
+	if (SPI_execute_plan(dispatch_plan, values, NULL, true, 1) !=
+		SPI_OK_SELECT)
 		elog(ERROR, "could not count due procedure jobs");
-	n_due = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	n_due = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+										SPI_tuptable->tupdesc, 1, &isnull));
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2,
+					  &isnull);
 	if (!isnull)
 		next = DatumGetTimestampTz(d);
 
@@ -183,6 +202,7 @@ sj_dispatch_procedure_jobs(int dbslot)
 		else if (ex[e].reserved)
 			starting++;
 	}
+
 	/*
 	 * Starting an executor takes a fork and a connection, tens of ms: have
 	 * one ready when the next procedure job comes due after a quiet spell.
@@ -192,7 +212,8 @@ sj_dispatch_procedure_jobs(int dbslot)
 	if (n_due == 0 && next != DT_NOEND && idle + running + starting == 0)
 	{
 		/* within the idle timeout, or the executor leaves before the job */
-		int			lead_ms = Min(SJ_PREWARM_MS, sj_executor_idle_timeout / 2);
+		int			lead_ms = Min(SJ_PREWARM_MS,
+								  sj_executor_idle_timeout / 2);
 		TimestampTz prewarm_at = next - lead_ms * INT64CONST(1000);
 
 		if (prewarm_at <= sj_now())
@@ -201,7 +222,8 @@ sj_dispatch_procedure_jobs(int dbslot)
 			next = prewarm_at;
 	}
 
-	for (int e = 0; e < SjShmem->max_executors && wanted > idle + starting; e++)
+	for (int e = 0; e < SjShmem->max_executors &&
+		 wanted > idle + starting; e++)
 	{
 		if (ex[e].pid != 0 || ex[e].reserved)
 			continue;
@@ -231,6 +253,8 @@ sj_dispatch_procedure_jobs(int dbslot)
 		starting++;
 	}
 	LWLockRelease(SjShmem->lock);
+	/* a lost attempt waits to be charged: look again soon */
+	if (deferred)
+		next = Min(next, TimestampTzPlusMilliseconds(sj_now(), 100));
 	return next;
 }
-

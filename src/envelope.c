@@ -2,10 +2,18 @@
  * envelope.c
  *		The JSON envelope of a NOTIFY job:
  *			{"id": 17, "job_key": "order:42:cancel", "run_at": "...", "payload": {...}}
+ *		on an acknowledged channel, with its delivery and its deadline:
+ *			{"id": 17, "job_key": null, "run_at": "...", "delivery": 2,
+ *			 "deadline": "...", "payload": {...}}
+ *		and the one a dead letter channel gets:
+ *			{"dead_letter": {"id": 17, "channel": "mail", "job_key": null,
+ *			 "deliveries": 10}}
  *
- * Built in C at fire time; schedule_job() checks with sj_envelope_max_size()
- * that the largest envelope the job can ever produce (any id, any run_at)
- * fits in NOTIFY's payload limit, so an accepted job can always be sent.
+ * Built in C at fire time (and by claim(), so that both are one format);
+ * schedule_job() checks with sj_envelope_max_size() that the largest
+ * envelope the job can ever produce (any id, run_at, delivery or deadline,
+ * whether its channel is acknowledged or not) fits in NOTIFY's payload
+ * limit, so an accepted job can always be sent.
  */
 #include "postgres.h"
 
@@ -22,28 +30,49 @@
 
 static const char env_id[] = "{\"id\": ";
 static const char env_key[] = ", \"job_key\": ";
+
+/* Longest delivery count: "-2147483648". */
+#define SJ_MAX_DELIVERY_LEN 11
+
 static const char env_run_at[] = ", \"run_at\": \"";
+static const char env_delivery[] = "\", \"delivery\": ";
+static const char env_deadline[] = ", \"deadline\": \"";
 static const char env_payload[] = "\", \"payload\": ";
 static const char env_end[] = "}";
 
-/*
- * sj_build_envelope
- *		Append the envelope of a job to buf.  payload is the jsonb's text.
- */
-void
-sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
-				  TimestampTz run_at, const char *payload)
+/* Append a timestamptz as JSON does, without quotes. */
+static void
+append_ts(StringInfo buf, TimestampTz t)
 {
 	char		ts[MAXDATELEN + 1];
 
+	appendStringInfoString(buf,
+						   JsonEncodeDateTime(ts, TimestampTzGetDatum(t),
+											  TIMESTAMPTZOID, NULL));
+}
+
+/*
+ * sj_build_envelope
+ *		Append the envelope of a job to buf.  payload is the jsonb's text;
+ *		delivery 0 for a plain channel, else the delivery and its deadline.
+ */
+void
+sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
+				  TimestampTz run_at, int32 delivery, TimestampTz deadline,
+				  const char *payload)
+{
 	appendStringInfo(buf, "%s" INT64_FORMAT "%s", env_id, id, env_key);
 	if (job_key)
 		escape_json(buf, job_key);
 	else
 		appendStringInfoString(buf, "null");
 	appendStringInfoString(buf, env_run_at);
-	appendStringInfoString(buf, JsonEncodeDateTime(ts, TimestampTzGetDatum(run_at),
-												   TIMESTAMPTZOID, NULL));
+	append_ts(buf, run_at);
+	if (delivery > 0)
+	{
+		appendStringInfo(buf, "%s%d%s", env_delivery, delivery, env_deadline);
+		append_ts(buf, deadline);
+	}
 	appendStringInfoString(buf, env_payload);
 	appendStringInfoString(buf, payload);
 	appendStringInfoString(buf, env_end);
@@ -60,8 +89,10 @@ sj_envelope_max_size(const char *job_key, Size payload_len)
 	Size		size;
 
 	size = sizeof(env_id) - 1 + SJ_MAX_ID_LEN + sizeof(env_key) - 1 +
-		sizeof(env_run_at) - 1 + SJ_MAX_TS_LEN + sizeof(env_payload) - 1 +
-		payload_len + sizeof(env_end) - 1;
+		sizeof(env_run_at) - 1 + SJ_MAX_TS_LEN +
+		sizeof(env_delivery) - 1 + SJ_MAX_DELIVERY_LEN +
+		sizeof(env_deadline) - 1 + SJ_MAX_TS_LEN +
+		sizeof(env_payload) - 1 + payload_len + sizeof(env_end) - 1;
 	if (job_key)
 	{
 		StringInfoData k;
@@ -74,4 +105,25 @@ sj_envelope_max_size(const char *job_key, Size payload_len)
 	else
 		size += 4;
 	return size;
+}
+
+/*
+ * sj_build_dead_letter_envelope
+ *		Append the envelope of the NOTIFY that says job id became a dead
+ *		letter.  Small whatever the job: it names the job, the consumer reads
+ *		it from job_history.
+ */
+void
+sj_build_dead_letter_envelope(StringInfo buf, int64 id, const char *channel,
+							  const char *job_key, int32 deliveries)
+{
+	appendStringInfo(buf, "{\"dead_letter\": {\"id\": " INT64_FORMAT
+					 ", \"channel\": ", id);
+	escape_json(buf, channel);
+	appendStringInfoString(buf, ", \"job_key\": ");
+	if (job_key)
+		escape_json(buf, job_key);
+	else
+		appendStringInfoString(buf, "null");
+	appendStringInfo(buf, ", \"deliveries\": %d}}", deliveries);
 }

@@ -8,12 +8,19 @@
 #include "lib/stringinfo.h"
 #include "utils/timestamp.h"
 
-/* NOTIFY's own limits (commands/async.c): payload < BLCKSZ - NAMEDATALEN - 128 */
+/*
+ * NOTIFY's own limits (commands/async.c): payload < BLCKSZ - NAMEDATALEN - 128
+ */
 #define SJ_NOTIFY_PAYLOAD_MAX	(BLCKSZ - NAMEDATALEN - 128 - 1)
 #define SJ_CHANNEL_MAX			(NAMEDATALEN - 1)
 
 extern void sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
-							  TimestampTz run_at, const char *payload);
+							  TimestampTz run_at, int32 delivery,
+							  TimestampTz deadline, const char *payload);
+extern void sj_build_dead_letter_envelope(StringInfo buf, int64 id,
+										  const char *channel,
+										  const char *job_key,
+										  int32 deliveries);
 extern Size sj_envelope_max_size(const char *job_key, Size payload_len);
 
 #endif							/* SJ_ENVELOPE_H */

@@ -67,13 +67,18 @@ static SPIPlanPtr claim_plan = NULL;
 static SPIPlanPtr claim_group_plan = NULL;
 static SPIPlanPtr reread_plan = NULL;
 
-/* Due at $1.  SELECT *: read by the column map (job.c), which also serves 0.1.0. */
+/*
+ * Due at $1.  SELECT *: read by the column map (job.c), which also serves
+ * 0.1.0.
+ */
 static const char *const claim_sql =
 "SELECT * FROM scheduled_jobs.jobs "
 "WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
 "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
 
-/* More group-commit jobs due at $3 to run with the first one ($1), at most $2. */
+/*
+ * More group-commit jobs due at $3 to run with the first one ($1), at most $2.
+ */
 static const char *const claim_group_sql =
 "SELECT * FROM scheduled_jobs.jobs "
 "WHERE procedure IS NOT NULL AND group_commit "
@@ -81,7 +86,9 @@ static const char *const claim_group_sql =
 "  AND id OPERATOR(pg_catalog.<>) $1 "
 "ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED";
 
-/* The claimed jobs of $1 as they are now, still due at $2 (all locked by us). */
+/*
+ * The claimed jobs of $1 as they are now, still due at $2 (all locked by us).
+ */
 static const char *const reread_sql =
 "SELECT * FROM scheduled_jobs.jobs "
 "WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
@@ -167,7 +174,8 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 
 	foreach(lc, jobs)
 		ids[n++] = Int64GetDatum(((SjJob *) lfirst(lc))->id);
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64), true, TYPALIGN_DOUBLE));
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
+												true, TYPALIGN_DOUBLE));
 	values[1] = TimestampTzGetDatum(sj_now());
 	if (reread_plan == NULL)
 		reread_plan = sj_prepare(reread_sql, 2, argtypes);
@@ -178,8 +186,9 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 		SjJob	   *job = sj_job_from_spi_row(i, job_ctx);
 		MemoryContext old;
 
+		/* replaced by a NOTIFY job: the scheduler's */
 		if (job->procedure == NULL)
-			continue;			/* replaced by a NOTIFY job: the scheduler's */
+			continue;
 		old = MemoryContextSwitchTo(job_ctx);
 		result = lappend(result, job);
 		MemoryContextSwitchTo(old);
@@ -206,7 +215,8 @@ claim_jobs(MemoryContext job_ctx)
 	values[2] = TimestampTzGetDatum(sj_now());
 	if (claim_plan == NULL)
 		claim_plan = sj_prepare(claim_sql, 1, &argtypes[2]);
-	if (SPI_execute_plan(claim_plan, &values[2], NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(claim_plan, &values[2], NULL, false, 1) !=
+		SPI_OK_SELECT)
 		elog(ERROR, "could not claim a procedure job");
 	if (SPI_processed == 0)
 		return;
@@ -221,7 +231,8 @@ claim_jobs(MemoryContext job_ctx)
 		values[1] = Int32GetDatum(sj_group_commit_size - 1);
 		if (claim_group_plan == NULL)
 			claim_group_plan = sj_prepare(claim_group_sql, 3, argtypes);
-		if (SPI_execute_plan(claim_group_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+		if (SPI_execute_plan(claim_group_plan, values, NULL, false, 0) !=
+			SPI_OK_SELECT)
 			elog(ERROR, "could not claim group-commit jobs");
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
@@ -251,9 +262,10 @@ run_jobs(MemoryContext job_ctx)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
-	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	if (!OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true)) ||
+		my_exec->pid != MyProcPid)
 	{
-		/* DROP EXTENSION: leave, as the scheduler does */
+		/* DROP EXTENSION (or the slot is gone): leave, as the scheduler does */
 		SPI_finish();
 		PopActiveSnapshot();
 		CommitTransactionCommand();
@@ -277,13 +289,15 @@ run_jobs(MemoryContext job_ctx)
 		ErrorData  *edata;
 
 		todo = list_delete_first(todo);
+		/* left pending for the cancelling transaction */
 		if (sj_cancel_requested(my_dbslot, job->id))
-			continue;			/* left pending for the cancelling transaction */
+			continue;
 
 		pgstat_report_activity(STATE_RUNNING,
 							   psprintf("job " INT64_FORMAT ": CALL %s", job->id, job->procedure));
 		sj_inflight_running(job->id);
 		edata = sj_call_job(job, &my_exec->running_job, job_ctx);
+		job->key_detached = sj_current_key_detached();
 		sj_clear_session();
 		if (edata == NULL)
 			succeeded = lappend(succeeded, job);
@@ -363,7 +377,8 @@ sj_executor_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(dboid, InvalidOid, 0);
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
-	if (SjShmem->dbs[dbslot].dboid != dboid || sj_executor_slots(dbslot)[e].pid != 0 ||
+	if (SjShmem->dbs[dbslot].dboid != dboid ||
+		sj_executor_slots(dbslot)[e].pid != 0 ||
 		SjShmem->dbs[dbslot].hold_count > 0)
 	{
 		LWLockRelease(SjShmem->lock);
@@ -430,6 +445,8 @@ sj_executor_main(Datum main_arg)
 				record_failed_transaction(lfirst(lc), edata, job_ctx);
 			claimed_jobs = NIL;
 			worked = false;
+			/* waiting again: the scheduler must be able to wake it */
+			my_exec->idle = true;
 		}
 		PG_END_TRY();
 		MemoryContextSwitchTo(job_ctx);
@@ -445,7 +462,8 @@ sj_executor_main(Datum main_arg)
 		else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(),
 											sj_executor_idle_timeout))
 			proc_exit(0);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 Max(sj_executor_idle_timeout, 1), PG_WAIT_EXTENSION);
 	}
 }

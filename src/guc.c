@@ -12,6 +12,7 @@
 #include "utils/guc.h"
 
 #include "guc.h"
+#include "job.h"
 
 int			sj_batch_size = 1000;
 int			sj_max_sleep = 60000;
@@ -104,8 +105,9 @@ sj_guc_init(void)
 							"Jobs are due when run_at is before the real time plus this offset. "
 							"For tests only: it makes an hour or a month pass at once.",
 							&sj_clock_offset, 0, -2000000000, 2000000000,
-							PGC_SIGHUP, GUC_UNIT_S | GUC_SUPERUSER_ONLY | GUC_NOT_IN_SAMPLE,
+							PGC_SIGHUP, GUC_UNIT_S | GUC_SUPERUSER_ONLY |
+							GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
 
-	MarkGUCPrefixReserved("scheduled_jobs");
+	MarkGUCPrefixReserved(SJ_EXTENSION_NAME);
 }

@@ -7,9 +7,9 @@
  * the attempt it made is counted nowhere in the database, and without more
  * such a job runs forever.  So before each CALL the executor writes the job's
  * id to a file of its own, $PGDATA/pg_scheduled_jobs/executor.<db>.<n>, and
- * writes "idle" once the job's transaction has ended.  The file is written
- * with pwrite and never synced: it has to outlive the process, not the
- * operating system.
+ * writes "idle" once the job's transaction has ended.  The file is mapped
+ * into memory and never synced: it has to outlive the process, not the
+ * operating system, and a store into the page cache costs no system call.
  *
  * The scheduler reads the file of an executor that is gone:
  *	 RUNNING  the executor died without running its exit code (a signal such
@@ -27,6 +27,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -48,8 +49,8 @@ typedef struct InflightRecord
 	int64		job_id;
 } InflightRecord;
 
-/* this executor's file and what it last wrote there */
-static int	inflight_fd = -1;
+/* this executor's file, mapped, and what it last wrote there */
+static volatile InflightRecord *inflight_map = NULL;
 static volatile InflightRecord inflight_rec;
 
 static void
@@ -58,17 +59,12 @@ inflight_path(char *path, Oid dboid, int executor)
 	snprintf(path, MAXPGPATH, "%s/executor.%u.%d", SJ_INFLIGHT_DIR, dboid, executor);
 }
 
-/*
- * Write the record to the file; async-signal-safe (the SIGQUIT handler uses
- * it), so a failure is not reported: the attempt then goes uncounted, as it
- * would without the file.
- */
+/* Store the record into the file; async-signal-safe (SIGQUIT uses it). */
 static void
 inflight_write(void)
 {
-	if (inflight_fd >= 0 &&
-		pwrite(inflight_fd, (const void *) &inflight_rec, sizeof(inflight_rec), 0) != sizeof(inflight_rec))
-		inflight_fd = -1;
+	if (inflight_map != NULL)
+		*inflight_map = inflight_rec;
 }
 
 /*
@@ -80,14 +76,32 @@ void
 sj_inflight_attach(Oid dboid, int executor)
 {
 	char		path[MAXPGPATH];
+	struct stat st;
+	void	   *map;
+	int			fd;
 
 	(void) MakePGDirectory(SJ_INFLIGHT_DIR);
 	inflight_path(path, dboid, executor);
-	inflight_fd = BasicOpenFile(path, O_RDWR | O_CREAT | PG_BINARY);
-	if (inflight_fd < 0)
+	fd = BasicOpenFile(path, O_RDWR | O_CREAT | PG_BINARY);
+	if (fd < 0)
 		ereport(ERROR,
 				(errcode_for_file_access(),
 				 errmsg("could not open file \"%s\": %m", path)));
+	/* a new file is zeroes, which read as IDLE */
+	if (fstat(fd, &st) != 0 ||
+		(st.st_size < (off_t) sizeof(InflightRecord) &&
+		 ftruncate(fd, sizeof(InflightRecord)) != 0))
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not size file \"%s\": %m", path)));
+	map = mmap(NULL, sizeof(InflightRecord), PROT_READ | PROT_WRITE,
+			   MAP_SHARED, fd, 0);
+	close(fd);
+	if (map == MAP_FAILED)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not map file \"%s\": %m", path)));
+	inflight_map = map;
 	inflight_rec.magic = SJ_INFLIGHT_MAGIC;
 	inflight_rec.pad = 0;
 }
@@ -164,7 +178,8 @@ sj_inflight_collect(Oid dboid, int executor, SjInflightState *state)
 	if (n == sizeof(rec) && rec.magic == SJ_INFLIGHT_MAGIC &&
 		rec.state != SJ_INFLIGHT_IDLE)
 	{
-		InflightRecord idle = {SJ_INFLIGHT_MAGIC, SJ_INFLIGHT_IDLE, rec.tli, 0, 0};
+		InflightRecord idle = {SJ_INFLIGHT_MAGIC, SJ_INFLIGHT_IDLE,
+		rec.tli, 0, 0};
 
 		if (pwrite(fd, &idle, sizeof(idle), 0) != sizeof(idle))
 			ereport(WARNING,
@@ -175,4 +190,29 @@ sj_inflight_collect(Oid dboid, int executor, SjInflightState *state)
 	}
 	close(fd);
 	return *state == SJ_INFLIGHT_IDLE ? 0 : rec.job_id;
+}
+
+/*
+ * sj_inflight_put_back
+ *		Write back what sj_inflight_collect read, for a charge that has to
+ *		wait.  An executor that takes the slot meanwhile overwrites it.
+ */
+void
+sj_inflight_put_back(Oid dboid, int executor, int64 job_id,
+					 SjInflightState state)
+{
+	char		path[MAXPGPATH];
+	InflightRecord rec = {SJ_INFLIGHT_MAGIC, state, GetWALInsertionTimeLine(),
+	0, job_id};
+	int			fd;
+
+	inflight_path(path, dboid, executor);
+	fd = BasicOpenFile(path, O_RDWR | PG_BINARY);
+	if (fd < 0)
+		return;
+	if (pwrite(fd, &rec, sizeof(rec), 0) != sizeof(rec))
+		ereport(WARNING,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", path)));
+	close(fd);
 }

@@ -16,8 +16,9 @@ typedef enum SjInflightState
 								 * the executor died by a signal or crash */
 	SJ_INFLIGHT_EXITED,			/* the executor exited (terminated, FATAL)
 								 * while in the job's transaction */
-	SJ_INFLIGHT_QUIT			/* the postmaster's SIGQUIT (a crash elsewhere,
-								 * immediate shutdown) ended it there */
+	SJ_INFLIGHT_QUIT			/* the postmaster's SIGQUIT (a crash
+								 * elsewhere, immediate shutdown) ended it
+								 * there */
 } SjInflightState;
 
 /* executor side */
@@ -28,6 +29,9 @@ extern void sj_inflight_exit(bool charge);
 extern void sj_inflight_quit(void);
 
 /* scheduler side */
-extern int64 sj_inflight_collect(Oid dboid, int executor, SjInflightState *state);
+extern int64 sj_inflight_collect(Oid dboid, int executor,
+								 SjInflightState *state);
+extern void sj_inflight_put_back(Oid dboid, int executor, int64 job_id,
+								 SjInflightState state);
 
 #endif							/* SJ_INFLIGHT_H */

@@ -57,16 +57,20 @@ open_insert_state(void)
 	Oid			relid;
 	int			natts;
 
-	relid = get_relname_relid("jobs", get_namespace_oid("scheduled_jobs", false));
+	relid = get_relname_relid("jobs", get_namespace_oid(SJ_EXTENSION_NAME, false));
 	if (!OidIsValid(relid))
 		elog(ERROR, "table scheduled_jobs.jobs does not exist");
 
 	CurrentResourceOwner = TopTransactionResourceOwner;
 	st->rel = table_open(relid, RowExclusiveLock);
 	natts = RelationGetDescr(st->rel)->natts;
-	if (natts != Natts_jobs && natts != Natts_jobs_0_1_0)
+	if (!SJ_JOBS_NATTS_OK(natts))
+	{
+		table_close(st->rel, RowExclusiveLock);
+		CurrentResourceOwner = save_owner;
 		elog(ERROR, "table scheduled_jobs.jobs has %d columns, expected %d",
 			 natts, Natts_jobs);
+	}
 	st->seqid = getIdentitySequence(relid, Anum_jobs_id, false);
 	st->estate = CreateExecutorState();
 	st->rri = makeNode(ResultRelInfo);
@@ -134,7 +138,8 @@ sj_insert_job(Datum *values, bool *nulls)
 	tuple = heap_form_tuple(RelationGetDescr(st->rel), values, nulls);
 	ExecStoreHeapTuple(tuple, st->slot, false);
 	simple_table_tuple_insert(st->rel, st->slot);
-	list_free(ExecInsertIndexTuples(st->rri, st->slot, st->estate, false, false, NULL, NIL));
+	list_free(ExecInsertIndexTuples(st->rri, st->slot, st->estate, false,
+									false, NULL, NIL));
 	ExecClearTuple(st->slot);
 	ResetPerTupleExprContext(st->estate);
 	heap_freetuple(tuple);
@@ -166,14 +171,15 @@ insert_xact_callback(XactEvent event, void *arg)
 
 /*
  * A subtransaction that aborts may have rolled back DDL on the table, e.g.
- * an index dropped and recreated: the index list is no longer to be trusted.
+ * an index created in it, which goes away with it: close everything now, so
+ * that no reference to such an index outlives it.
  */
 static void
 insert_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
 						SubTransactionId parentSubid, void *arg)
 {
-	if (event == SUBXACT_EVENT_ABORT_SUB && insert_state != NULL)
-		insert_state_stale = true;
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		sj_insert_close();
 }
 
 /* Any invalidation of the table's relcache entry: reopen before use. */

@@ -25,7 +25,7 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 	bool		isnull;
 	Datum		d;
 
-	if (desc->natts != Natts_jobs && desc->natts != Natts_jobs_0_1_0)
+	if (!SJ_JOBS_NATTS_OK(desc->natts))
 		elog(ERROR, "scheduled_jobs.jobs has %d columns, expected %d",
 			 desc->natts, Natts_jobs);
 

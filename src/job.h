@@ -15,6 +15,9 @@
 #include "executor/spi.h"
 #include "utils/timestamp.h"
 
+/* The extension, its schema, its library and its LWLock tranche share it. */
+#define SJ_EXTENSION_NAME "scheduled_jobs"
+
 /* Columns of scheduled_jobs.jobs, in table order (1-based, as attnums). */
 enum
 {
@@ -32,11 +35,17 @@ enum
 	Anum_jobs_last_error,
 	Anum_jobs_last_error_data,
 	Anum_jobs_group_commit,		/* since 0.2.0 */
-	Natts_jobs = Anum_jobs_group_commit
+	Anum_jobs_due_at,			/* since 0.3.0: acknowledged channels */
+	Anum_jobs_first_delivered_at,
+	Anum_jobs_lease_until,
+	Natts_jobs = Anum_jobs_lease_until
 };
 
-/* the 0.1.0 table, served until ALTER EXTENSION ... UPDATE */
+/* the tables of earlier versions, served until ALTER EXTENSION ... UPDATE */
 #define Natts_jobs_0_1_0 (Anum_jobs_group_commit - 1)
+#define Natts_jobs_0_2_0 Anum_jobs_group_commit
+#define SJ_JOBS_NATTS_OK(n) \
+	((n) == Natts_jobs || (n) == Natts_jobs_0_2_0 || (n) == Natts_jobs_0_1_0)
 
 /*
  * The columns a job keeps from scheduled_jobs.jobs into job_history: every
@@ -47,6 +56,19 @@ enum
 	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 
 /*
+ * The states of a finished job, as SQL literals of job_history.state (its
+ * CHECK constraint job_history_state lists the same).  A pending job has no
+ * state column: it is a row of jobs.  Who moves a job from one state to the
+ * next: src/README.md.
+ */
+#define SJ_STATE_NOTIFIED	"'notified'"
+#define SJ_STATE_SUCCEEDED	"'succeeded'"
+#define SJ_STATE_FAILED		"'failed'"
+#define SJ_STATE_CANCELLED	"'cancelled'"
+#define SJ_STATE_ACKNOWLEDGED "'acknowledged'"
+#define SJ_STATE_DEAD		"'dead'"
+
+/*
  * Cancel the pending jobs that match cond: move them to job_history as
  * cancelled.  Returns one row, how many.  (A count, not RETURNING, so that a
  * row limit on the statement can never cut the move short.)
@@ -55,11 +77,13 @@ enum
 	"WITH c AS (DELETE FROM scheduled_jobs.jobs WHERE " cond \
 	"  RETURNING " SJ_JOB_COLUMNS "), " \
 	"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, finished_at) " \
-	"  SELECT " SJ_JOB_COLUMNS ", 'cancelled', pg_catalog.statement_timestamp() FROM c " \
+	"  SELECT " SJ_JOB_COLUMNS ", " SJ_STATE_CANCELLED ", pg_catalog.statement_timestamp() FROM c " \
 	"  RETURNING 1) " \
 	"SELECT pg_catalog.count(*) FROM h"
 
-/* A job as a worker holds it while it runs or records it (in its own memory). */
+/*
+ * A job as a worker holds it while it runs or records it (in its own memory).
+ */
 typedef struct SjJob
 {
 	int64		id;
@@ -73,6 +97,7 @@ typedef struct SjJob
 	int32		max_attempts;
 	int32		timeout_ms;		/* -1: the GUC default */
 	bool		group_commit;
+	bool		key_detached;	/* its CALL gave its job_key to a next run */
 	TimestampTz fired_at;		/* start of the transaction that runs it */
 } SjJob;
 

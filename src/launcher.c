@@ -11,9 +11,9 @@
  * databases with the extension hold slots (the states are in shmem.h).  A
  * remembered database is probed again when CREATE EXTENSION commits there
  * (the utility hook kicks it) or when a database is created.  A scheduler
- * that died for another reason is restarted with a growing delay.  Schedulers are BGW_NEVER_RESTART: the
- * launcher owns every restart, so DROP DATABASE never meets a scheduler
- * coming back on its own.
+ * that died for another reason is restarted with a growing delay.  Schedulers
+ * are BGW_NEVER_RESTART: the launcher owns every restart, so DROP DATABASE
+ * never meets a scheduler coming back on its own.
  *
  * The launcher sleeps on its latch: it is woken when a scheduler starts or
  * stops (bgw_notify_pid, and the scheduler's exit callback), when a database
@@ -42,6 +42,7 @@
 #include "utils/timestamp.h"
 
 #include "guc.h"
+#include "job.h"
 #include "launcher.h"
 #include "shmem.h"
 #include "worker.h"
@@ -82,10 +83,11 @@ sj_launcher_register(void)
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 5;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, SJ_EXTENSION_NAME);
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "sj_launcher_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "scheduled_jobs launcher");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "scheduled_jobs launcher");
@@ -161,7 +163,8 @@ start_scheduler(int i)
 				 errmsg("could not start the scheduled_jobs scheduler of database %u", slot->dboid),
 				 errdetail("No background worker slot is free; jobs of that database wait."),
 				 errhint("Raise max_worker_processes.")));
-		lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2, SJ_RESTART_MIN_MS),
+		lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2,
+									 SJ_RESTART_MIN_MS),
 								 SJ_RESTART_MAX_MS);
 		return;
 	}
@@ -175,8 +178,28 @@ db_listed(List *dbs, Oid dboid)
 	ListCell   *lc;
 
 	foreach(lc, dbs)
+	{
 		if (((LauncherDb *) lfirst(lc))->oid == dboid)
 			return true;
+	}
+	return false;
+}
+
+/*
+ * Whether an executor is still attached to database slot i: the slot must
+ * not be given to another database (or anew to the same one) before they
+ * all left.  Caller holds the lock.
+ */
+static bool
+executors_attached(int i)
+{
+	SjExecutorSlot *ex = sj_executor_slots(i);
+
+	for (int e = 0; e < SjShmem->max_executors; e++)
+	{
+		if (ex[e].pid != 0)
+			return true;
+	}
 	return false;
 }
 
@@ -229,7 +252,8 @@ launcher_pass(void)
 		if (lslots[i].handle &&
 			GetBackgroundWorkerPid(lslots[i].handle, &pid) != BGWH_STOPPED)
 			continue;
-		if (slot->hold_count > 0 || slot->scheduler_pid != 0 || slot->kicked)
+		if (slot->hold_count > 0 || slot->scheduler_pid != 0 || slot->kicked ||
+			executors_attached(i))
 			continue;
 		if (!gone)
 			remember(&no_extension, slot->dboid);
@@ -250,20 +274,22 @@ launcher_pass(void)
 		LauncherDb *db = lfirst(lc);
 		int			i;
 
-		if (sj_find_db_slot(db->oid) >= 0 || list_member_oid(no_extension, db->oid))
+		if (sj_find_db_slot(db->oid) >= 0 ||
+			list_member_oid(no_extension, db->oid))
 			continue;
 		i = sj_find_db_slot(InvalidOid);
 		if (i < 0)
 		{
 			/* probes end soon and free their slots; active slots do not */
-			if (active >= SjShmem->max_databases && !list_member_oid(warned, db->oid))
+			if (active >= SjShmem->max_databases &&
+				!list_member_oid(warned, db->oid))
 			{
 				ereport(WARNING,
 						(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-						 errmsg("scheduled_jobs cannot run in database \"%s\"", db->name),
-						 errdetail("All %d slots of scheduled_jobs.max_databases are taken by databases with the extension.",
-								   SjShmem->max_databases),
-						 errhint("If the database has the extension, raise scheduled_jobs.max_databases and restart the server.")));
+						 errmsg("scheduled_jobs cannot look for the extension in database \"%s\"", db->name),
+						 errdetail("All %d slots of scheduled_jobs.max_databases are taken by databases with the extension; if \"%s\" has it too, its jobs do not fire.",
+								   SjShmem->max_databases, db->name),
+						 errhint("Raise scheduled_jobs.max_databases and restart the server.")));
 				remember(&warned, db->oid);
 			}
 			continue;
@@ -296,10 +322,12 @@ launcher_pass(void)
 			 */
 			if (slot->stopped_by_ddl)
 				lslots[i].delay_ms = 0;
-			else if (TimestampDifferenceExceeds(slot->last_start, now, SJ_RESTART_MAX_MS))
+			else if (TimestampDifferenceExceeds(slot->last_start, now,
+												SJ_RESTART_MAX_MS))
 				lslots[i].delay_ms = SJ_RESTART_MIN_MS;
 			else
-				lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2, SJ_RESTART_MIN_MS),
+				lslots[i].delay_ms = Min(Max(lslots[i].delay_ms * 2,
+											 SJ_RESTART_MIN_MS),
 										 SJ_RESTART_MAX_MS);
 		}
 		slot->stopped_by_ddl = false;
@@ -342,7 +370,8 @@ sj_launcher_main(Datum main_arg)
 	before_shmem_exit(launcher_detach, (Datum) 0);
 
 	lslots = MemoryContextAllocZero(TopMemoryContext,
-									SjShmem->max_databases * sizeof(LauncherSlot));
+									SjShmem->max_databases *
+									sizeof(LauncherSlot));
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs launcher",
 									 ALLOCSET_DEFAULT_SIZES);
 
@@ -354,7 +383,8 @@ sj_launcher_main(Datum main_arg)
 		sleep_ms = launcher_pass();
 		MemoryContextReset(loop_ctx);
 
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();

@@ -16,28 +16,30 @@
 #include "miscadmin.h"
 #include "utils/syscache.h"
 
+#include "job.h"
 #include "owner_sql.h"
 #include "worker.h"
 
 /*
- * sj_run_as_extension_owner
- *		Run one of our statements as the extension owner and return the first
- *		column (an int8) of its first row, or 0 with *found = false.  The plan
- *		is kept in *plan.  Must be called inside a transaction.
+ * sj_owner_execute
+ *		Run one of our statements as the extension owner, then, with the
+ *		result still in SPI_tuptable, call rows(arg) if rows is not NULL.
+ *		At most count rows (0: all).  The plan is kept in *plan.  Must be
+ *		called inside a transaction.
  */
-int64
-sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
-						  Datum *values, const char *nulls, bool *found)
+void
+sj_owner_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				 Datum *values, const char *nulls, long count,
+				 SjRowsFunc rows, void *arg)
 {
 	Oid			save_userid;
 	int			save_sec_context;
 	Oid			nspid;
 	HeapTuple	tup;
 	Oid			owner;
-	int64		result = 0;
 	int			ret;
 
-	nspid = get_namespace_oid("scheduled_jobs", false);
+	nspid = get_namespace_oid(SJ_EXTENSION_NAME, false);
 	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for namespace %u", nspid);
@@ -45,27 +47,63 @@ sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs, Oid *arg
 	ReleaseSysCache(tup);
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(owner, save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+	SetUserIdAndSecContext(owner,
+						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (*plan == NULL)
 		*plan = sj_prepare(sql, nargs, argtypes);
-	ret = SPI_execute_plan(*plan, values, nulls, false, 1);
+	ret = SPI_execute_plan(*plan, values, nulls, false, count);
 	if (ret < 0)
 		elog(ERROR, "SPI_execute_plan failed: %s", SPI_result_code_string(ret));
-	*found = SPI_processed > 0;
-	if (*found)
+	if (rows)
+		rows(arg);
+	SPI_finish();
+
+	SetUserIdAndSecContext(save_userid, save_sec_context);
+}
+
+/* The first column, an int8, of the first row, if any. */
+typedef struct FirstInt8
+{
+	int64		value;
+	bool		found;
+} FirstInt8;
+
+static void
+first_int8(void *arg)
+{
+	FirstInt8  *r = arg;
+
+	r->found = SPI_processed > 0;
+	if (r->found)
 	{
 		bool		isnull;
 		Datum		d;
 
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		result = isnull ? 0 : DatumGetInt64(d);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1,
+						  &isnull);
+		r->value = isnull ? 0 : DatumGetInt64(d);
 	}
-	SPI_finish();
+}
 
-	SetUserIdAndSecContext(save_userid, save_sec_context);
-	return result;
+/*
+ * sj_run_as_extension_owner
+ *		Run one of our statements as the extension owner and return the first
+ *		column (an int8) of its first row, or 0 with *found = false.  The
+ *		plan is kept in *plan.  Must be called inside a transaction.
+ */
+int64
+sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs,
+						  Oid *argtypes, Datum *values, const char *nulls,
+						  bool *found)
+{
+	FirstInt8	r = {0, false};
+
+	sj_owner_execute(plan, sql, nargs, argtypes, values, nulls, 1,
+					 first_int8, &r);
+	*found = r.found;
+	return r.value;
 }

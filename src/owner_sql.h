@@ -8,8 +8,14 @@
 
 #include "executor/spi.h"
 
-extern int64 sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql, int nargs,
-									   Oid *argtypes, Datum *values, const char *nulls,
-									   bool *found);
+/* called with the statement's result in SPI_tuptable */
+typedef void (*SjRowsFunc) (void *arg);
+
+extern void sj_owner_execute(SPIPlanPtr *plan, const char *sql, int nargs,
+							 Oid *argtypes, Datum *values, const char *nulls,
+							 long count, SjRowsFunc rows, void *arg);
+extern int64 sj_run_as_extension_owner(SPIPlanPtr *plan, const char *sql,
+									   int nargs, Oid *argtypes, Datum *values,
+									   const char *nulls, bool *found);
 
 #endif							/* SJ_OWNER_SQL_H */

@@ -3,12 +3,15 @@
  *		The scheduler of one database.
  *
  * Loop: publish "wake me for anything", reset the latch, then one pass in
- * two steps, each in its own transaction and under its own error boundary,
- * so that neither can stop the other:
+ * two steps, each under its own error boundary, so that neither can stop the
+ * other:
  *	 fire	 fire a batch of due NOTIFY jobs (fire_notify_jobs);
  *	 plan	 count the attempts of executors that died, hand due procedure
  *			 jobs to the executors (dispatch.c) and find the earliest run_at
  *			 still pending.
+ * The plan step has a transaction of its own when the fire step sent
+ * NOTIFYs (they go out at its commit, before the look ahead) or failed;
+ * else it runs in the fire step's transaction.
  * Publish that time and sleep until then (at most scheduled_jobs.max_sleep),
  * or until a committing backend sets the latch because it scheduled
  * something earlier.  See shmem.c for why no wake-up is lost.
@@ -16,7 +19,8 @@
  * Firing a NOTIFY job moves it from jobs to job_history and queues its NOTIFY
  * in the same transaction: both commit or neither does.  Many jobs go in one
  * transaction, as NOTIFY serialises committing transactions cluster-wide.
- * A batch that fails is tried again in halves, down to one job, which is then
+ * After a batch failed, the next ones are fired in subtransactions, in
+ * halves, down to one job, which is then
  * set aside with its error (retried later like a failed procedure job, and
  * kept in jobs with run_at infinity if even that cannot be recorded), so one
  * job that cannot fire never holds up the others.
@@ -36,7 +40,9 @@
 #include "storage/latch.h"
 #include "storage/proc.h"
 #include "tcop/tcopprot.h"
+#include "catalog/namespace.h"
 #include "utils/builtins.h"
+#include "utils/lsyscache.h"
 #include "utils/fmgrprotos.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
@@ -60,20 +66,29 @@
 
 static int	my_dbslot = -1;
 
-/* the database's settings must be read again (start, SIGHUP, ALTER DATABASE) */
+/*
+ * the database's settings must be read again (start, SIGHUP, ALTER DATABASE)
+ */
 static bool settings_stale = true;
 static bool started = false;
 
+/* the fire step did the plan step's work too */
+static bool planned = false;
+
+/* the last fire step failed: fire in subtransactions, halving on error */
+static bool careful = false;
+
 static SPIPlanPtr fire_plan = NULL;
+static SPIPlanPtr fire_ack_plan = NULL;
 static SPIPlanPtr earliest_plan = NULL;
 static SPIPlanPtr first_due_plan = NULL;
 static SPIPlanPtr set_aside_plan = NULL;
 static SPIPlanPtr paused_plan = NULL;
 
 /*
- * Fire up to $1 NOTIFY jobs due at $2 (sj_now()).  The due ids as an array, not a join: a plan
- * made while the table was empty must not turn into a join that reads every
- * pending job once the table holds millions.
+ * Fire up to $1 NOTIFY jobs due at $2 (sj_now()).  The due ids as an array,
+ * not a join: a plan made while the table was empty must not turn into a join
+ * that reads every pending job once the table holds millions.
  */
 static const char *const fire_sql =
 "WITH fired AS ("
@@ -85,10 +100,68 @@ static const char *const fire_sql =
 "  RETURNING " SJ_JOB_COLUMNS ") "
 "INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
-"   attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, 'notified', "
+"   attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, " SJ_STATE_NOTIFIED ", "
 "   pg_catalog.now(), pg_catalog.clock_timestamp() "
 "FROM fired ORDER BY run_at, id "
 "RETURNING id, channel, job_key, run_at, payload::pg_catalog.text";
+
+/*
+ * The same with acknowledged channels (0.3.0), in one statement: jobs of
+ * plain channels move to job_history as before (kind 0); jobs of
+ * acknowledged channels stay in jobs, in flight, with one more delivery and
+ * the deadline of their acknowledgement as run_at, doubling from
+ * ack_timeout with each delivery (kind 1); those whose last delivery went
+ * unacknowledged move to job_history as dead letters, NOTIFYed on the dead
+ * letter channel if there is one (kind 2).  Rows: kind, id, channel,
+ * job_key, run_at (the first), payload (or, kind 2, the job's channel),
+ * delivery, deadline.
+ */
+static const char *const fire_ack_sql =
+"WITH due AS ("
+"  SELECT j.id, s.ack_timeout, s.max_deliveries, s.dead_letter_channel "
+"  FROM scheduled_jobs.jobs j LEFT JOIN scheduled_jobs.channel_settings s "
+"    ON s.channel OPERATOR(pg_catalog.=) j.channel "
+"  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT id FROM scheduled_jobs.jobs "
+"    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
+"plain AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NULL "
+"  RETURNING j.*), "
+"plain_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
+"    timeout_ms, owner, attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, "
+"    last_error_data, " SJ_STATE_NOTIFIED ", pg_catalog.now(), pg_catalog.clock_timestamp() "
+"  FROM plain RETURNING id, channel, job_key, run_at, payload), "
+"dead AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
+"    AND j.attempts OPERATOR(pg_catalog.>=) d.max_deliveries "
+"  RETURNING j.*, d.dead_letter_channel), "
+"dead_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
+"    timeout_ms, owner, attempts, created_at, last_error, last_error_data, " SJ_STATE_DEAD ", "
+"    first_delivered_at, pg_catalog.clock_timestamp() FROM dead RETURNING id), "
+"redo AS ("
+"  UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, "
+"    due_at = COALESCE(j.due_at, j.run_at), "
+"    first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), "
+"    lease_until = NULL, "
+"    run_at = $2 OPERATOR(pg_catalog.+) (d.ack_timeout OPERATOR(pg_catalog.*) "
+"      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8) "
+"  FROM due d WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
+"    AND j.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
+"  RETURNING j.id, j.channel, j.job_key, j.due_at, j.payload, j.attempts, j.run_at) "
+"SELECT 0, id, channel, job_key, run_at, payload::pg_catalog.text, 0, NULL::pg_catalog.timestamptz "
+"FROM plain_h "
+"UNION ALL SELECT 1, id, channel, job_key, due_at, payload::pg_catalog.text, attempts, run_at "
+"FROM redo "
+"UNION ALL SELECT 2, id, dead_letter_channel, job_key, due_at, channel, attempts, NULL "
+"FROM dead WHERE dead_letter_channel IS NOT NULL "
+"ORDER BY 5, 2";
 
 static const char *const earliest_sql =
 "SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL "
@@ -163,7 +236,7 @@ check_extension(void)
 {
 	SjDbSlot   *slot = &SjShmem->dbs[my_dbslot];
 
-	if (!OidIsValid(get_extension_oid("scheduled_jobs", true)))
+	if (!OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true)))
 	{
 		end_step();
 		LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
@@ -211,7 +284,8 @@ read_settings(void)
 	if (SPI_processed > 0)
 	{
 		slot->paused = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0],
-												  SPI_tuptable->tupdesc, 1, &isnull));
+												  SPI_tuptable->tupdesc, 1,
+												  &isnull));
 		paused_by_database = true;
 	}
 	else if (paused_by_database)
@@ -232,14 +306,31 @@ static int
 fire_batch(int limit)
 {
 	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
-	Datum		values[2] = {Int32GetDatum(limit), TimestampTzGetDatum(sj_now())};
+	Datum		values[2] = {Int32GetDatum(limit),
+	TimestampTzGetDatum(sj_now())};
 	StringInfoData env;
 	uint64		n;
+	bool		ack;
+	int			c;
 
-	if (fire_plan == NULL)
-		fire_plan = sj_prepare(fire_sql, 2, argtypes);
-	if (SPI_execute_plan(fire_plan, values, NULL, false, 0) != SPI_OK_INSERT_RETURNING)
-		elog(ERROR, "could not fire NOTIFY jobs");
+	/* acknowledged channels exist from 0.3.0 on */
+	ack = OidIsValid(get_relname_relid("channel_settings",
+									   get_namespace_oid(SJ_EXTENSION_NAME, false)));
+	if (ack)
+	{
+		if (fire_ack_plan == NULL)
+			fire_ack_plan = sj_prepare(fire_ack_sql, 2, argtypes);
+		if (SPI_execute_plan(fire_ack_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not fire NOTIFY jobs");
+	}
+	else
+	{
+		if (fire_plan == NULL)
+			fire_plan = sj_prepare(fire_sql, 2, argtypes);
+		if (SPI_execute_plan(fire_plan, values, NULL, false, 0) !=
+			SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not fire NOTIFY jobs");
+	}
 
 	initStringInfo(&env);
 	for (n = 0; n < SPI_processed; n++)
@@ -247,14 +338,33 @@ fire_batch(int limit)
 		HeapTuple	tup = SPI_tuptable->vals[n];
 		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64		id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
-		char	   *channel = SPI_getvalue(tup, desc, 2);
-		char	   *job_key = SPI_getvalue(tup, desc, 3);
-		TimestampTz run_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull));
-		char	   *payload = SPI_getvalue(tup, desc, 5);
+		int			kind;
+		int64		id;
+		char	   *channel;
+		char	   *job_key;
+		TimestampTz run_at;
+		char	   *payload;
+
+		/* the 0.2.0 statement has no kind: its rows are all plain */
+		c = ack ? 1 : 0;
+		kind = ack ? DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)) : 0;
+		id = DatumGetInt64(SPI_getbinval(tup, desc, c + 1, &isnull));
+		channel = SPI_getvalue(tup, desc, c + 2);
+		job_key = SPI_getvalue(tup, desc, c + 3);
+		run_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, c + 4, &isnull));
+		payload = SPI_getvalue(tup, desc, c + 5);
 
 		resetStringInfo(&env);
-		sj_build_envelope(&env, id, job_key, run_at, payload);
+		if (kind == 2)
+			sj_build_dead_letter_envelope(&env, id, payload, job_key,
+										  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)));
+		else if (kind == 1)
+			sj_build_envelope(&env, id, job_key, run_at,
+							  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)),
+							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull)),
+							  payload);
+		else
+			sj_build_envelope(&env, id, job_key, run_at, 0, 0, payload);
 		Async_Notify(channel, env.data);
 	}
 	pfree(env.data);
@@ -308,7 +418,8 @@ set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
 
 	if (first_due_plan == NULL)
 		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);
-	if (SPI_execute_plan(first_due_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (SPI_execute_plan(first_due_plan, values, NULL, false, 1) !=
+		SPI_OK_SELECT)
 		elog(ERROR, "could not read the first due NOTIFY job");
 	if (SPI_processed == 0)
 		return;
@@ -343,7 +454,8 @@ set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
 		values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(data));
 		if (set_aside_plan == NULL)
 			set_aside_plan = sj_prepare(set_aside_sql, 3, argtypes);
-		if (SPI_execute_plan(set_aside_plan, values, NULL, false, 0) != SPI_OK_UPDATE)
+		if (SPI_execute_plan(set_aside_plan, values, NULL, false, 0) !=
+			SPI_OK_UPDATE)
 			elog(ERROR, "could not set job " INT64_FORMAT " aside", job->id);
 		ereport(WARNING,
 				(errcode(why->sqlerrcode),
@@ -355,6 +467,32 @@ set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
 }
 
 /*
+ * Whether an error may be the doing of the jobs fired, rather than of the
+ * statement or the moment: a value or constraint of job_history that a job
+ * does not meet, or an error raised by something an administrator added to
+ * the tables.  Anything else (a deadlock, a lock or resource shortage, a
+ * relation gone with DROP EXTENSION, a cancel) fails the whole step, which
+ * is tried again shortly.
+ */
+static bool
+may_be_the_jobs(ErrorData *edata)
+{
+	switch (ERRCODE_TO_CATEGORY(edata->sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+		case ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION:
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
+		case ERRCODE_TRIGGERED_ACTION_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION:
+		case ERRCODE_PLPGSQL_ERROR:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
  * Fire a batch of due NOTIFY jobs, halving a batch that fails down to one
  * job, which is set aside.  Returns how many fired.  With SPI.
  */
@@ -362,17 +500,36 @@ static int
 fire_notify_jobs(MemoryContext mcxt)
 {
 	int			limit = sj_batch_size;
+	int			fired;
 
+	/*
+	 * A subtransaction would give every fired row a subtransaction id that
+	 * readers must look up: fire in the step's own transaction, and only
+	 * after a failure in subtransactions of ever smaller batches.
+	 */
+	if (!careful)
+	{
+		careful = true;
+		fired = fire_batch(limit);
+		careful = false;
+		return fired;
+	}
 	for (;;)
 	{
 		ErrorData  *edata = NULL;
 		int			n = try_fire_batch(limit, &edata, mcxt);
 
 		if (n >= 0)
+		{
+			careful = false;
 			return n;
+		}
+		if (!may_be_the_jobs(edata))
+			ReThrowError(edata);
 		if (limit == 1)
 		{
 			set_aside_first_due(edata, mcxt);
+			careful = false;
 			return 0;
 		}
 		limit = Max(limit / 2, 1);
@@ -394,17 +551,33 @@ earliest_notify_job(void)
 	if (SPI_processed == 0)
 		return DT_NOEND;
 	return DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1, &isnull));
+											 SPI_tuptable->tupdesc, 1,
+											 &isnull));
 }
 
 /*
- * The fire step.  Returns now if it fired a full batch, else DT_NOEND;
- * leaves the process if the extension is gone.
+ * What the plan step does: returns the time of the next pass.  Inside a
+ * transaction, with SPI.
+ */
+static TimestampTz
+plan(void)
+{
+	if (SjShmem->dbs[my_dbslot].paused)
+		return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
+	return Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+}
+
+/*
+ * The fire step.  Returns DT_NOBEGIN if it fired a full batch (more are
+ * due), the time of the next pass if it fired nothing and so did the plan
+ * step's work in the same transaction (*planned), else DT_NOEND.  Leaves the
+ * process if the extension is gone.
  */
 static TimestampTz
 fire_step(MemoryContext mcxt)
 {
 	int			fired = 0;
+	TimestampTz next = DT_NOEND;
 
 	begin_step();
 	check_extension();
@@ -420,21 +593,22 @@ fire_step(MemoryContext mcxt)
 		pgstat_report_activity(STATE_RUNNING, "firing due jobs");
 		fired = fire_notify_jobs(mcxt);
 	}
+	/* nothing to send first: plan in this transaction, saving one */
+	planned = fired == 0;
+	if (planned)
+		next = plan();
 	end_step();
-	return fired >= sj_batch_size ? DT_NOBEGIN : DT_NOEND;
+	return fired >= sj_batch_size ? DT_NOBEGIN : next;
 }
 
-/* The plan step: returns the time of the next pass. */
+/* The plan step, after a fire step that sent NOTIFYs or failed. */
 static TimestampTz
 plan_step(MemoryContext mcxt)
 {
 	TimestampTz next;
 
 	begin_step();
-	if (SjShmem->dbs[my_dbslot].paused)
-		next = TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
-	else
-		next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+	next = plan();
 	end_step();
 	return next;
 }
@@ -445,7 +619,8 @@ plan_step(MemoryContext mcxt)
  * the result is the time to try again.
  */
 static TimestampTz
-run_step(TimestampTz (*step) (MemoryContext), MemoryContext loop_ctx, int *retry_ms)
+run_step(TimestampTz (*step) (MemoryContext), MemoryContext loop_ctx,
+		 int *retry_ms)
 {
 	volatile TimestampTz result;
 
@@ -476,10 +651,12 @@ scheduler_pass(MemoryContext loop_ctx)
 	static int	plan_retry_ms = 0;
 	TimestampTz next;
 
+	planned = false;
 	next = run_step(fire_step, loop_ctx, &fire_retry_ms);
-	if (next <= sj_now() && fire_retry_ms == 0)
+	if (next == DT_NOBEGIN)
 		return next;			/* a full batch: fire the rest first */
-	next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
+	if (!planned || fire_retry_ms > 0)
+		next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return next;

@@ -25,6 +25,7 @@
 #include "utils/wait_event.h"
 
 #include "guc.h"
+#include "job.h"
 #include "shmem.h"
 
 SjShmemData *SjShmem = NULL;
@@ -37,6 +38,9 @@ static bool xact_wake = false;
 static TimestampTz xact_min_run_at = 0;
 static Oid	xact_kick_db = InvalidOid;
 static Oid	xact_reload_db = InvalidOid;
+
+/* This transaction asked workers to let go of a job (cancel_job). */
+static bool xact_cancel_requested = false;
 
 /*
  * Databases this backend holds free of workers until its transaction ends.
@@ -57,8 +61,9 @@ sj_shmem_size(void)
 
 	size = MAXALIGN(add_size(offsetof(SjShmemData, dbs),
 							 mul_size(sj_max_databases, sizeof(SjDbSlot))));
-	size = add_size(size, mul_size(mul_size(sj_max_databases, sj_max_executors),
-								   sizeof(SjExecutorSlot)));
+	size = add_size(size,
+					mul_size(mul_size(sj_max_databases, sj_max_executors),
+							 sizeof(SjExecutorSlot)));
 	return size;
 }
 
@@ -68,7 +73,7 @@ sj_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(sj_shmem_size());
-	RequestNamedLWLockTranche("scheduled_jobs", 1);
+	RequestNamedLWLockTranche(SJ_EXTENSION_NAME, 1);
 }
 
 static void
@@ -80,15 +85,18 @@ sj_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	SjShmem = ShmemInitStruct("scheduled_jobs", sj_shmem_size(), &found);
+	SjShmem = ShmemInitStruct(SJ_EXTENSION_NAME, sj_shmem_size(), &found);
 	if (!found)
 	{
 		memset(SjShmem, 0, sj_shmem_size());
-		SjShmem->lock = &(GetNamedLWLockTranche("scheduled_jobs"))->lock;
+		SjShmem->lock = &(GetNamedLWLockTranche(SJ_EXTENSION_NAME))->lock;
 		SjShmem->max_databases = sj_max_databases;
 		SjShmem->max_executors = sj_max_executors;
 		for (int i = 0; i < sj_max_databases; i++)
+		{
 			pg_atomic_init_u64(&SjShmem->dbs[i].next_wakeup, SJ_WAKE_ANY);
+			pg_atomic_init_u32(&SjShmem->dbs[i].n_cancels, 0);
+		}
 		for (int i = 0; i < sj_max_databases; i++)
 			for (int e = 0; e < sj_max_executors; e++)
 				pg_atomic_init_u64(&sj_executor_slots(i)[e].running_job, 0);
@@ -146,6 +154,7 @@ sj_init_db_slot(int i, Oid dboid, SjDbState state)
 	slot->paused = false;
 	slot->reload = false;
 	memset(slot->cancels, 0, sizeof(slot->cancels));
+	pg_atomic_write_u32(&slot->n_cancels, 0);
 	for (int e = 0; e < SjShmem->max_executors; e++)
 	{
 		ex[e].pid = 0;
@@ -236,7 +245,8 @@ wake_scheduler_now(void)
 		if (slot->dboid != MyDatabaseId)
 			continue;
 		pg_memory_barrier();
-		if ((int64) pg_atomic_read_u64(&SjShmem->dbs[i].next_wakeup) <= xact_min_run_at)
+		if ((int64) pg_atomic_read_u64(&SjShmem->dbs[i].next_wakeup) <=
+			xact_min_run_at)
 			return;
 		latch = slot->scheduler_latch;
 		if (latch)
@@ -248,9 +258,9 @@ wake_scheduler_now(void)
 /*
  * sj_wake_database_now
  *		Set the latch of the scheduler of dboid, which then re-reads its
- *		database's settings and looks for due jobs, and with kick, have the launcher start one
- *		there now if none runs (the extension was just created).  Must not
- *		fail: runs after commit too.
+ *		database's settings and looks for due jobs, and with kick, have the
+ *		launcher start one there now if none runs (the extension was just
+ *		created).  Must not fail: runs after commit too.
  */
 void
 sj_wake_database_now(Oid dboid, bool kick)
@@ -293,8 +303,9 @@ sj_wake_database_now(Oid dboid, bool kick)
  * sj_hold_database
  *		Stop the scheduler and executors of dboid and keep the launcher from
  *		restarting them until the current transaction ends, so that DROP
- *		DATABASE and its kin, which refuse while other sessions are connected,
- *		go through.  Waits up to SJ_HOLD_TIMEOUT_MS for the workers to exit.
+ *		DATABASE and its kin, which refuse while other sessions are
+ *		connected, go through.  Waits up to SJ_HOLD_TIMEOUT_MS for the
+ *		workers to exit.
  */
 void
 sj_hold_database(Oid dboid)
@@ -302,8 +313,10 @@ sj_hold_database(Oid dboid)
 	TimestampTz deadline;
 	int			i;
 
-	if (SjShmem == NULL || n_held >= SJ_MAX_HELD)
+	if (SjShmem == NULL)
 		return;
+	if (n_held >= SJ_MAX_HELD)
+		elog(ERROR, "scheduled_jobs holds too many databases in one transaction");
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
 	i = sj_find_db_slot(dboid);
@@ -323,7 +336,8 @@ sj_hold_database(Oid dboid)
 	held_dbs[n_held++] = dboid;
 	LWLockRelease(SjShmem->lock);
 
-	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SJ_HOLD_TIMEOUT_MS);
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(),
+										   SJ_HOLD_TIMEOUT_MS);
 	for (;;)
 	{
 		bool		busy = false;
@@ -350,14 +364,17 @@ sj_hold_database(Oid dboid)
 
 		if (!busy || GetCurrentTimestamp() >= deadline)
 			break;
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+		(void) WaitLatch(MyLatch,
+						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 10, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
 }
 
-/* Let go of the databases held by this transaction; the launcher takes over. */
+/*
+ * Let go of the databases held by this transaction; the launcher takes over.
+ */
 static void
 release_holds(void)
 {
@@ -395,11 +412,19 @@ sj_xact_callback(XactEvent event, void *arg)
 				sj_wake_database_now(xact_reload_db, false);
 			/* FALLTHROUGH */
 		case XACT_EVENT_ABORT:
+			/* a job a rolled-back cancel_job() stopped is due again */
+			if (event == XACT_EVENT_ABORT && xact_cancel_requested)
+			{
+				xact_min_run_at = DT_NOBEGIN;
+				wake_scheduler_now();
+			}
+			/* FALLTHROUGH */
 		case XACT_EVENT_PREPARE:
 			release_holds();
 			xact_wake = false;
 			xact_kick_db = InvalidOid;
 			xact_reload_db = InvalidOid;
+			xact_cancel_requested = false;
 			break;
 		default:
 			break;
@@ -462,8 +487,11 @@ sj_request_cancel(int64 job_id)
 		LWLockRelease(SjShmem->lock);
 		return false;
 	}
+	if (entry->job_id == 0)
+		pg_atomic_add_fetch_u32(&SjShmem->dbs[i].n_cancels, 1);
 	entry->job_id = job_id;
 	entry->xid = xid;
+	xact_cancel_requested = true;
 	ex = sj_executor_slots(i);
 	for (int e = 0; e < SjShmem->max_executors; e++)
 		if (ex[e].pid != 0 &&
@@ -490,7 +518,10 @@ sj_withdraw_cancel(int64 job_id)
 		SjCancelRequest *req = &SjShmem->dbs[i].cancels[r];
 
 		if (req->job_id == job_id && req->xid == xid)
+		{
 			req->job_id = 0;
+			pg_atomic_sub_fetch_u32(&SjShmem->dbs[i].n_cancels, 1);
+		}
 	}
 	LWLockRelease(SjShmem->lock);
 }
@@ -505,6 +536,9 @@ sj_cancel_requested(int dbslot, int64 job_id)
 {
 	bool		requested = false;
 
+	/* the common case, no request at all, without the lock */
+	if (pg_atomic_read_u32(&SjShmem->dbs[dbslot].n_cancels) == 0)
+		return false;
 	LWLockAcquire(SjShmem->lock, LW_SHARED);
 	for (int r = 0; r < SJ_MAX_CANCEL_REQUESTS; r++)
 	{

@@ -80,13 +80,21 @@ typedef struct SjDbSlot
 	/* under SjShmem->lock */
 	Oid			dboid;			/* InvalidOid: free */
 	SjDbState	state;
-	pid_t		scheduler_pid;	/* 0: no scheduler; written by the scheduler */
-	Latch	   *scheduler_latch;	/* the scheduler's MyLatch while pid != 0 */
-	bool		kicked;			/* start the scheduler now, without backoff */
-	int			hold_count;		/* DDL holding the database free of workers */
+	/* 0: no scheduler; written by the scheduler */
+	pid_t		scheduler_pid;
+	/* the scheduler's MyLatch while pid != 0 */
+	Latch	   *scheduler_latch;
+	/* start the scheduler now, without backoff */
+	bool		kicked;
+	/* DDL holding the database free of workers */
+	int			hold_count;
 	bool		stopped_by_ddl; /* its workers were stopped by such DDL */
-	TimestampTz last_start;		/* launcher: when it last started a scheduler */
+	/* launcher: when it last started a scheduler */
+	TimestampTz last_start;
 	SjCancelRequest cancels[SJ_MAX_CANCEL_REQUESTS];
+
+	/* entries of cancels in use; written under the lock, read without */
+	pg_atomic_uint32 n_cancels;
 
 	/*
 	 * Earliest run_at the scheduler is sleeping until, SJ_WAKE_ANY while it
@@ -96,8 +104,10 @@ typedef struct SjDbSlot
 	pg_atomic_uint64 next_wakeup;
 
 	/* written by the scheduler without the lock, read by its executors */
-	volatile bool paused;		/* scheduled_jobs.paused, as this database sets it */
-	volatile bool reload;		/* set by ALTER DATABASE: re-read the settings */
+	volatile bool paused;		/* scheduled_jobs.paused, as this database
+								 * sets it */
+	/* set by ALTER DATABASE: re-read the settings */
+	volatile bool reload;
 } SjDbSlot;
 
 typedef struct SjShmemData

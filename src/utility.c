@@ -54,7 +54,6 @@ static SPIPlanPtr cancel_owned_plan = NULL;
 static SPIPlanPtr reassign_owned_plan = NULL;
 static SPIPlanPtr fix_ids_plan = NULL;
 
-#define SJ_EXTENSION_NAME "scheduled_jobs"
 
 /* Move the id sequence past every id of jobs and job_history. */
 static const char *const fix_ids_sql =
@@ -63,7 +62,10 @@ static const char *const fix_ids_sql =
 "FROM (SELECT GREATEST((SELECT pg_catalog.max(id) FROM scheduled_jobs.job_history), "
 "  (SELECT pg_catalog.max(id) FROM scheduled_jobs.jobs), 0) AS m) AS s";
 
-/* The database named by a DefElem list option, e.g. CREATE DATABASE's template. */
+/*
+ * The database named by a DefElem list option, e.g. CREATE DATABASE's
+ * template.
+ */
 static char *
 db_option(List *options, const char *name)
 {
@@ -91,7 +93,10 @@ hold_by_name(const char *dbname)
 		sj_hold_database(dboid);
 }
 
-/* The OIDs of a list of RoleSpec as an oid[] datum; InvalidOid for unknown roles. */
+/*
+ * The OIDs of a list of RoleSpec as an oid[] datum; InvalidOid for unknown
+ * roles.
+ */
 static Datum
 role_array(List *roles)
 {
@@ -112,7 +117,8 @@ role_array(List *roles)
 		if (OidIsValid(roleid))
 			oids[n++] = ObjectIdGetDatum(roleid);
 	}
-	return PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true, TYPALIGN_INT));
+	return PointerGetDatum(construct_array(oids, n, OIDOID, sizeof(Oid), true,
+										   TYPALIGN_INT));
 }
 
 /*
@@ -120,7 +126,8 @@ role_array(List *roles)
  * extension owner, if the extension is installed here; returns its count.
  */
 static int64
-jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles, RoleSpec *newrole)
+jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles,
+			  RoleSpec *newrole)
 {
 	Oid			argtypes[2] = {OIDARRAYOID, OIDOID};
 	Datum		values[2];
@@ -129,8 +136,10 @@ jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles, RoleSpec *newrole)
 	if (!OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true)))
 		return 0;
 	values[0] = role_array(roles);
-	values[1] = newrole ? ObjectIdGetDatum(get_rolespec_oid(newrole, false)) : (Datum) 0;
-	return sj_run_as_extension_owner(plan, sql, newrole ? 2 : 1, argtypes, values, NULL, &found);
+	values[1] = newrole ? ObjectIdGetDatum(get_rolespec_oid(newrole, false)) :
+		(Datum) 0;
+	return sj_run_as_extension_owner(plan, sql, newrole ? 2 : 1, argtypes,
+									 values, NULL, &found);
 }
 
 static void
@@ -148,7 +157,8 @@ check_drop_role(DropRoleStmt *stmt)
 				 errmsg("cannot drop a role that owns pending scheduled jobs"),
 				 errdetail_plural("%lld pending job in database \"%s\" belongs to the roles to drop.",
 								  "%lld pending jobs in database \"%s\" belong to the roles to drop.",
-								  n, (long long) n, get_database_name(MyDatabaseId)),
+								  n, (long long) n,
+								  get_database_name(MyDatabaseId)),
 				 errhint("Cancel them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
 }
 
@@ -172,17 +182,23 @@ restarts_job_ids(Node *parsetree)
 {
 	ListCell   *lc;
 
-	if (IsA(parsetree, TruncateStmt) && ((TruncateStmt *) parsetree)->restart_seqs)
+	if (IsA(parsetree, TruncateStmt) &&
+		((TruncateStmt *) parsetree)->restart_seqs)
 	{
 		foreach(lc, ((TruncateStmt *) parsetree)->relations)
+		{
 			if (names_jobs(lfirst_node(RangeVar, lc), false))
 				return true;
+		}
 	}
 	else if (IsA(parsetree, AlterSeqStmt))
 	{
 		foreach(lc, ((AlterSeqStmt *) parsetree)->options)
+		{
 			if (strcmp(lfirst_node(DefElem, lc)->defname, "restart") == 0)
-				return names_jobs(((AlterSeqStmt *) parsetree)->sequence, true);
+				return names_jobs(((AlterSeqStmt *) parsetree)->sequence,
+								  true);
+		}
 	}
 	return false;
 }
@@ -192,7 +208,8 @@ fix_job_ids(void)
 {
 	bool		found;
 
-	(void) sj_run_as_extension_owner(&fix_ids_plan, fix_ids_sql, 0, NULL, NULL, NULL, &found);
+	(void) sj_run_as_extension_owner(&fix_ids_plan, fix_ids_sql, 0, NULL, NULL,
+									 NULL, &found);
 }
 
 /* CREATE EXTENSION in a database that will get no scheduler: say so now. */
@@ -210,7 +227,10 @@ warn_if_no_slot(void)
 			 errhint("Raise scheduled_jobs.max_databases and restart the server, or drop the extension where it is not used.")));
 }
 
-/* ALTER DATABASE ... SET name or RESET ALL: the settings of a worker may change. */
+/*
+ * ALTER DATABASE ... SET name or RESET ALL: the settings of a worker may
+ * change.
+ */
 static bool
 sets_paused(AlterDatabaseSetStmt *stmt)
 {
@@ -250,7 +270,8 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 			created_db = ((CreatedbStmt *) parsetree)->dbname;
 			break;
 		case T_CreateExtensionStmt:
-			if (strcmp(((CreateExtensionStmt *) parsetree)->extname, SJ_EXTENSION_NAME) == 0)
+			if (strcmp(((CreateExtensionStmt *) parsetree)->extname,
+					   SJ_EXTENSION_NAME) == 0)
 			{
 				warn_if_no_slot();
 				sj_kick_launcher_at_commit(MyDatabaseId);
@@ -259,7 +280,9 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 		case T_AlterDatabaseSetStmt:
 			if (sets_paused((AlterDatabaseSetStmt *) parsetree))
 			{
-				Oid			dboid = get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname, true);
+				Oid			dboid =
+				get_database_oid(((AlterDatabaseSetStmt *) parsetree)->dbname,
+								 true);
 
 				if (OidIsValid(dboid))
 					sj_wake_database_at_commit(dboid);
@@ -287,10 +310,15 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 	if (fix_ids)
 		fix_job_ids();
 	else if (IsA(parsetree, TransactionStmt) &&
-			 ((TransactionStmt *) parsetree)->kind == TRANS_STMT_COMMIT_PREPARED)
+			 ((TransactionStmt *) parsetree)->kind ==
+			 TRANS_STMT_COMMIT_PREPARED)
 	{
-		/* committed: wake the scheduler, or start one if this made the extension */
-		bool		has_ext = OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true));
+		/*
+		 * committed: wake the scheduler, or start one if this made the
+		 * extension
+		 */
+		bool		has_ext = OidIsValid(get_extension_oid(SJ_EXTENSION_NAME,
+														   true));
 
 		if (has_ext && SjShmem != NULL)
 			sj_wake_database_now(MyDatabaseId, true);

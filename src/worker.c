@@ -11,6 +11,7 @@
 #include "utils/memutils.h"
 #include "postmaster/bgworker.h"
 
+#include "job.h"
 #include "worker.h"
 
 /*
@@ -18,8 +19,9 @@
  *		Session settings of a worker's own SQL: a pinned search_path (ALTER
  *		DATABASE ... SET search_path applies to workers too), synchronous
  *		commit so that nothing is reported fired that a crash could undo, and
- *		index scans for the claim queries whatever the statistics say: the job
- *		table swings between empty and millions of rows faster than ANALYZE.
+ *		index scans for the claim queries whatever the statistics say: the
+ *		job table swings between empty and millions of rows faster than
+ *		ANALYZE.
  */
 void
 sj_worker_session_settings(void)
@@ -34,11 +36,16 @@ sj_worker_session_settings(void)
 /*
  * sj_prepare
  *		Prepare and keep a plan.  Inside a transaction, connected to SPI.
+ *
+ * Generic plans only: the claim statements take the clock as a parameter,
+ * and a custom plan would be planned anew at every execution, for the same
+ * index scan.
  */
 SPIPlanPtr
 sj_prepare(const char *sql, int nargs, Oid *argtypes)
 {
-	SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+	SPIPlanPtr	plan = SPI_prepare_cursor(sql, nargs, argtypes,
+										  CURSOR_OPT_GENERIC_PLAN);
 
 	if (plan == NULL)
 		elog(ERROR, "SPI_prepare failed for \"%s\": %s", sql,
@@ -67,10 +74,10 @@ sj_recover_from_error(MemoryContext loop_ctx)
 
 /*
  * sj_start_worker
- *		Register a dynamic worker of this library in database dboid (passed in
- *		bgw_extra too), never restarted by the postmaster, that notifies the
- *		caller of its start and stop.  Returns its handle, allocated for the
- *		life of the caller, or NULL if no worker slot is free.
+ *		Register a dynamic worker of this library in database dboid (passed
+ *		in bgw_extra too), never restarted by the postmaster, that notifies
+ *		the caller of its start and stop.  Returns its handle, allocated for
+ *		the life of the caller, or NULL if no worker slot is free.
  */
 BackgroundWorkerHandle *
 sj_start_worker(const char *function, const char *type, Oid dboid,
@@ -82,10 +89,11 @@ sj_start_worker(const char *function, const char *type, Oid dboid,
 	va_list		args;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS |
+		BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = BGW_NEVER_RESTART;
-	snprintf(worker.bgw_library_name, BGW_MAXLEN, "scheduled_jobs");
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, SJ_EXTENSION_NAME);
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "%s", function);
 	snprintf(worker.bgw_type, BGW_MAXLEN, "%s", type);
 	va_start(args, name_fmt);

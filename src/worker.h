@@ -12,8 +12,10 @@
 extern void sj_worker_session_settings(void);
 extern SPIPlanPtr sj_prepare(const char *sql, int nargs, Oid *argtypes);
 extern void sj_recover_from_error(MemoryContext loop_ctx);
-extern BackgroundWorkerHandle *sj_start_worker(const char *function, const char *type,
+extern BackgroundWorkerHandle *sj_start_worker(const char *function,
+											   const char *type,
 											   Oid dboid, Datum main_arg,
-											   const char *name_fmt,...) pg_attribute_printf(5, 6);
+											   const char *name_fmt,...)
+			pg_attribute_printf(5, 6);
 
 #endif							/* SJ_WORKER_H */

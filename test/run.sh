@@ -218,6 +218,7 @@ step "pg_regress" run_regress
 step "pgTAP" run_pgtap
 step "Perl TAP$([ $QUICK = 1 ] && echo ' (--quick: no fault tests)')" run_perl
 step "server log" check_log
+step "pgindent layout" bash test/indent.sh
 # last, so that the package's files, installed over those of make install,
 # cannot disturb the other steps
 step "Debian package" timeout "$PACKAGE_TIMEOUT" bash test/package.sh

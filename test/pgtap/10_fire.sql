@@ -49,7 +49,7 @@ SELECT is((SELECT count(*) FROM scheduled_jobs.job_history WHERE job_key LIKE 't
 -- the largest job schedule_job accepts can be sent: its envelope fits NOTIFY
 -- (no job_key: a key makes the envelope larger)
 SELECT scheduled_jobs.schedule_job(clock_timestamp(), channel => 'tap10_big',
-	payload => jsonb_build_object('x', repeat('x', 7876))) AS big_id \gset
+	payload => jsonb_build_object('x', repeat('x', 7793))) AS big_id \gset
 SELECT ok(pg_temp.sj_wait(format($$EXISTS (SELECT FROM scheduled_jobs.job_history
 	WHERE id = %s AND state = 'notified')$$, :big_id), 5), 'a job with the largest payload accepted fires');
 

@@ -4,7 +4,7 @@
 # DATABASE SET TABLESPACE, CREATE DATABASE ... TEMPLATE and DROP DATABASE
 # (without FORCE) succeed within a few seconds; the workers come back after
 # RENAME / SET TABLESPACE / TEMPLATE; DROP EXTENSION stops the database's
-# workers and CREATE EXTENSION starts them again (§3.7).
+# workers and CREATE EXTENSION starts them again (README guarantee 7).
 use strict;
 use warnings;
 use FindBin;

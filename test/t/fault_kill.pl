@@ -2,7 +2,7 @@
 # Fault: workers die in the middle of a backlog.
 #  - kill -9 of the scheduler, then of an executor, while 3,000 procedure and
 #    3,000 NOTIFY jobs due now are firing: the postmaster restarts everything
-#    (crash recovery); every job then ran exactly once (§3.3, §3.4);
+#    (crash recovery); every job then ran exactly once (README guarantee 3, README guarantee 4);
 #  - pg_terminate_backend() of the scheduler, of an executor running a job,
 #    and of the launcher: each comes back (or is restarted), nothing is lost.
 use strict;

@@ -7,7 +7,7 @@
 #    each procedure job's effect is there once per succeeded history row;
 #  - nothing lost: every id schedule_job returned is in jobs or job_history,
 #    and every job finishes;
-#  - rolled-back schedules never fire (§3.1);
+#  - rolled-back schedules never fire (README guarantee 1);
 #  - no error at all: neither pgbench nor the server log reports one.
 use strict;
 use warnings;

@@ -1,6 +1,6 @@
 
 # Fault: the server is down when jobs fall due (fast and immediate shutdown),
-# and an immediate shutdown in the middle of a backlog.  Guarantee §3.3/§3.4:
+# and an immediate shutdown in the middle of a backlog.  Guarantee README guarantee 3/README guarantee 4:
 # after start every job fires, late but exactly once.
 use strict;
 use warnings;

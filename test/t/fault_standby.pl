@@ -1,5 +1,5 @@
 
-# Fault: streaming replication (§3.8).  Jobs are replicated to a hot standby;
+# Fault: streaming replication (README guarantee 8).  Jobs are replicated to a hot standby;
 # nothing fires there (no scheduled_jobs process, the jobs stay); after the
 # standby is promoted, everything due fires exactly once on the new primary.
 use strict;

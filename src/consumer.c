@@ -1,0 +1,286 @@
+/*
+ * consumer.c
+ *		The consumer side of acknowledged channels: ack(), claim(),
+ *		extend_lease(), nack() and unacknowledged().
+ *
+ * A job of an acknowledged channel (configure_channel()) stays in
+ * scheduled_jobs.jobs after its NOTIFY, in flight: attempts counts its
+ * deliveries, due_at keeps its first run_at, run_at is its deadline (when
+ * the scheduler delivers it again, or makes it a dead letter) and
+ * lease_until is set while a consumer holds it (claim(), nack()).  The
+ * delivery number fences a consumer: extend_lease() and nack() act only if
+ * the job's current delivery is the caller's.  ack() moves the job to
+ * job_history in the caller's transaction, so a consumer that writes its
+ * effect and acks in one transaction has exactly-once effects.
+ *
+ * The functions run as the caller, who may act on a job it owns (is a member
+ * of its owner) or whose channel was granted to it (grant_channel()); they
+ * write as the extension owner (owner_sql.c).  Everything they decide by
+ * time, they decide by the one clock (clock.c).
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "funcapi.h"
+#include "miscadmin.h"
+#include "tcop/utility.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/jsonb.h"
+#include "utils/timestamp.h"
+
+#include "clock.h"
+#include "envelope.h"
+#include "job.h"
+#include "owner_sql.h"
+
+PG_FUNCTION_INFO_V1(sj_ack);
+PG_FUNCTION_INFO_V1(sj_claim);
+PG_FUNCTION_INFO_V1(sj_extend_lease);
+PG_FUNCTION_INFO_V1(sj_nack);
+PG_FUNCTION_INFO_V1(sj_unacknowledged);
+
+/* $2, the caller, may act on job j: it owns it, or is granted its channel */
+#define MAY_ACT \
+	" AND (pg_catalog.pg_has_role($2, j.owner::pg_catalog.oid, 'MEMBER') " \
+	"  OR EXISTS (SELECT FROM scheduled_jobs.channel_grants g " \
+	"    WHERE g.channel OPERATOR(pg_catalog.=) j.channel " \
+	"      AND pg_catalog.pg_has_role($2, g.consumer::pg_catalog.oid, 'MEMBER')))"
+
+/*
+ * What claim() and unacknowledged() read of a job: id, delivery, job_key,
+ * first run_at, deadline (of the lease, or of the acknowledgement),
+ * payload, lease.
+ */
+#define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, " \
+	"j.payload::pg_catalog.text, j.lease_until"
+
+/* $1 job, $2 caller: acknowledged, moved to job_history */
+static const char *const ack_sql =
+"WITH a AS (DELETE FROM scheduled_jobs.jobs j "
+"  WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT
+"  RETURNING j.*), "
+"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"  SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"    attempts, created_at, last_error, last_error_data, " SJ_STATE_ACKNOWLEDGED ", "
+"    first_delivered_at, pg_catalog.statement_timestamp() FROM a RETURNING 1) "
+"SELECT pg_catalog.count(*) FROM h";
+
+/*
+ * $1 channel, $2 caller, $3 max_jobs, $4 lease, $5 now: the due jobs of the
+ * channel, and those delivered that nobody holds, in due order, claimed.
+ */
+static const char *const claim_sql =
+"WITH c AS (SELECT j.id FROM scheduled_jobs.jobs j "
+"  WHERE j.channel OPERATOR(pg_catalog.=) $1 "
+"    AND (j.run_at OPERATOR(pg_catalog.<=) $5 "
+"      OR (j.due_at IS NOT NULL AND j.lease_until IS NULL))" MAY_ACT
+"  ORDER BY COALESCE(j.due_at, j.run_at), j.id LIMIT $3 FOR UPDATE SKIP LOCKED) "
+"UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, "
+"  due_at = COALESCE(j.due_at, j.run_at), "
+"  first_delivered_at = COALESCE(j.first_delivered_at, $5), "
+"  lease_until = $5 OPERATOR(pg_catalog.+) $4, run_at = $5 OPERATOR(pg_catalog.+) $4 "
+"FROM c WHERE j.id OPERATOR(pg_catalog.=) c.id "
+"RETURNING " JOB_OUT;
+
+/*
+ * $1 job, $2 caller, $3 delivery, $4 interval, $5 now: hold the job until
+ * now + interval, if its delivery is still $3 (extend_lease(), nack()).
+ */
+static const char *const hold_sql =
+"UPDATE scheduled_jobs.jobs j SET lease_until = $5 OPERATOR(pg_catalog.+) $4, "
+"  run_at = $5 OPERATOR(pg_catalog.+) $4 "
+"WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL "
+"  AND j.attempts OPERATOR(pg_catalog.=) $3" MAY_ACT " RETURNING j.id";
+
+/* $1 channel, $2 caller, $3 max_jobs: delivered, unacknowledged */
+static const char *const unacknowledged_sql =
+"SELECT " JOB_OUT " FROM scheduled_jobs.jobs j "
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT
+" ORDER BY j.due_at, j.id LIMIT $3";
+
+/* whether $1 is an acknowledged channel */
+static const char *const is_acknowledged_sql =
+"SELECT 1::pg_catalog.int8 FROM scheduled_jobs.channel_settings "
+"WHERE channel OPERATOR(pg_catalog.=) $1";
+
+static SPIPlanPtr ack_plan = NULL;
+static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr hold_plan = NULL;
+static SPIPlanPtr unacknowledged_plan = NULL;
+static SPIPlanPtr is_acknowledged_plan = NULL;
+
+/* Refuse a channel that is not acknowledged. */
+static void
+check_acknowledged(text *channel)
+{
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1] = {PointerGetDatum(channel)};
+	bool		found;
+
+	(void) sj_run_as_extension_owner(&is_acknowledged_plan, is_acknowledged_sql,
+									 1, argtypes, values, NULL, &found);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("channel \"%s\" is not acknowledged",
+						text_to_cstring(channel)),
+				 errhint("Make it so with scheduled_jobs.configure_channel().")));
+}
+
+/* Refuse an interval that is not positive (or, zero_ok, negative). */
+static void
+check_interval(Interval *iv, const char *what, bool zero_ok)
+{
+	Interval	zero = {0};
+	int			cmp;
+
+	cmp = DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(iv),
+											IntervalPGetDatum(&zero)));
+	if (cmp < 0 || (cmp == 0 && !zero_ok))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg(zero_ok ? "%s must not be negative" : "%s must be a positive interval",
+						what)));
+}
+
+/* Copy the JOB_OUT rows of SPI_tuptable into the caller's result set. */
+typedef struct ResultSet
+{
+	ReturnSetInfo *rsinfo;
+} ResultSet;
+
+static void
+put_jobs(void *arg)
+{
+	ResultSet  *rs = arg;
+	StringInfoData env;
+
+	initStringInfo(&env);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		Datum		values[4];
+		bool		nulls[4] = {false, false, false, false};
+		bool		isnull;
+		int32		delivery = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+
+		resetStringInfo(&env);
+		sj_build_envelope(&env,
+						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
+						  SPI_getvalue(tup, desc, 3),
+						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
+						  delivery,
+						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
+						  SPI_getvalue(tup, desc, 6));
+		values[0] = SPI_getbinval(tup, desc, 1, &isnull);
+		values[1] = Int32GetDatum(delivery);
+		values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(env.data));
+		/* unacknowledged() only: the lease, if a consumer holds the job */
+		values[3] = SPI_getbinval(tup, desc, 7, &nulls[3]);
+		tuplestore_putvalues(rs->rsinfo->setResult, rs->rsinfo->setDesc,
+							 values, nulls);
+	}
+	pfree(env.data);
+}
+
+/* ack(job_id bigint) returns boolean */
+Datum
+sj_ack(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[2] = {INT8OID, OIDOID};
+	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(GetUserId())};
+	bool		found;
+
+	PreventCommandIfReadOnly("ack()");
+	PG_RETURN_BOOL(sj_run_as_extension_owner(&ack_plan, ack_sql, 2, argtypes,
+											 values, NULL, &found) > 0);
+}
+
+/* claim(channel text, max_jobs integer, lease interval) returns table */
+Datum
+sj_claim(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[5] = {TEXTOID, OIDOID, INT4OID, INTERVALOID, TIMESTAMPTZOID};
+	Datum		values[5];
+	ResultSet	rs;
+
+	PreventCommandIfReadOnly("claim()");
+	if (PG_GETARG_INT32(1) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_jobs must be at least 1")));
+	check_interval(PG_GETARG_INTERVAL_P(2), "lease", false);
+	check_acknowledged(PG_GETARG_TEXT_PP(0));
+
+	InitMaterializedSRF(fcinfo, 0);
+	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = ObjectIdGetDatum(GetUserId());
+	values[2] = PG_GETARG_DATUM(1);
+	values[3] = PG_GETARG_DATUM(2);
+	values[4] = TimestampTzGetDatum(sj_now());
+	sj_owner_execute(&claim_plan, claim_sql, 5, argtypes, values, NULL, 0,
+					 put_jobs, &rs);
+	return (Datum) 0;
+}
+
+/* Shared body of extend_lease() and nack(). */
+static bool
+hold(FunctionCallInfo fcinfo, const char *what, bool zero_ok)
+{
+	Oid			argtypes[5] = {INT8OID, OIDOID, INT4OID, INTERVALOID, TIMESTAMPTZOID};
+	Datum		values[5];
+	bool		found;
+
+	check_interval(PG_GETARG_INTERVAL_P(2), what, zero_ok);
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = ObjectIdGetDatum(GetUserId());
+	values[2] = PG_GETARG_DATUM(1);
+	values[3] = PG_GETARG_DATUM(2);
+	values[4] = TimestampTzGetDatum(sj_now());
+	(void) sj_run_as_extension_owner(&hold_plan, hold_sql, 5, argtypes, values,
+									 NULL, &found);
+	return found;
+}
+
+/* extend_lease(job_id bigint, delivery integer, lease interval) returns boolean */
+Datum
+sj_extend_lease(PG_FUNCTION_ARGS)
+{
+	PreventCommandIfReadOnly("extend_lease()");
+	PG_RETURN_BOOL(hold(fcinfo, "lease", false));
+}
+
+/* nack(job_id bigint, delivery integer, delay interval) returns boolean */
+Datum
+sj_nack(PG_FUNCTION_ARGS)
+{
+	PreventCommandIfReadOnly("nack()");
+	PG_RETURN_BOOL(hold(fcinfo, "delay", true));
+}
+
+/* unacknowledged(channel text, max_jobs integer) returns table */
+Datum
+sj_unacknowledged(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[3] = {TEXTOID, OIDOID, INT4OID};
+	Datum		values[3];
+	ResultSet	rs;
+
+	if (PG_GETARG_INT32(1) < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_jobs must be at least 1")));
+	check_acknowledged(PG_GETARG_TEXT_PP(0));
+	InitMaterializedSRF(fcinfo, 0);
+	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	values[0] = PG_GETARG_DATUM(0);
+	values[1] = ObjectIdGetDatum(GetUserId());
+	values[2] = PG_GETARG_DATUM(1);
+	sj_owner_execute(&unacknowledged_plan, unacknowledged_sql, 3, argtypes,
+					 values, NULL, 0, put_jobs, &rs);
+	return (Datum) 0;
+}
