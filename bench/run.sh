@@ -10,7 +10,7 @@
 . "$(dirname "$0")/common.sh"
 bench_init
 
-WORKLOADS="lag backlog_notify backlog_procedure schedule scale idle memory"
+WORKLOADS="lag backlog_notify backlog_procedure ack schedule scale idle memory"
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for w in $WORKLOADS; do

@@ -38,13 +38,13 @@ def handle(conn, job_id, envelope, outbox):
     return True
 
 
-def drain(conn, channel, outbox, batch):
+def drain(conn, channel, outbox, batch, lease):
     """Claim and handle jobs until none is left. Returns how many."""
     n = 0
     while True:
         rows = conn.execute(
-            "SELECT id, envelope FROM scheduled_jobs.claim(%s, %s, '1 minute')",
-            (channel, batch)).fetchall()
+            "SELECT id, envelope FROM scheduled_jobs.claim(%s, %s, %s::interval)",
+            (channel, batch, lease)).fetchall()
         for job_id, envelope in rows:
             handle(conn, job_id, envelope, outbox)
             n += 1
@@ -59,12 +59,12 @@ def consume(args):
     conn.add_notify_handler(lambda notify: None)
     try:
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(args.channel)))
-        drain(conn, args.channel, args.outbox, args.batch)
+        drain(conn, args.channel, args.outbox, args.batch, args.lease)
         while True:
             # a notification, or a second without one: claim again
             select.select([conn.fileno()], [], [], 1.0)
             conn.execute("SELECT 1")        # reads what arrived
-            drain(conn, args.channel, args.outbox, args.batch)
+            drain(conn, args.channel, args.outbox, args.batch, args.lease)
             if args.until_idle and not conn.execute(
                     "SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = %s",
                     (args.channel,)).fetchone()[0]:
@@ -79,6 +79,8 @@ def main():
     p.add_argument("--dsn", default="")
     p.add_argument("--outbox", help="schema.table (job_id bigint, payload jsonb) to write each job to")
     p.add_argument("--batch", type=int, default=10)
+    p.add_argument("--lease", default="1 minute",
+                   help="how long a claimed job is ours before it is delivered again")
     p.add_argument("--application-name", default="scheduled_jobs consumer")
     p.add_argument("--until-idle", action="store_true",
                    help="exit once the channel has no job left (for tests)")

@@ -4,15 +4,17 @@
  *
  * Job time is the real time shifted by scheduled_jobs.clock_offset, a
  * superuser-only setting for tests: with it a test runs an hour, a month or
- * a DST change in seconds.  The claim statements compare run_at with sj_now()
- * passed as a parameter, never with SQL's now(); recorded times (fired_at,
- * finished_at) stay real.  Committing backends compare run_at with the time
- * the scheduler published, which is job time too.
+ * a DST change in seconds.  The claim statements compare run_at with the
+ * job time passed as a parameter (sj_xact_now() where the transaction's
+ * start is recorded as fired_at), never with SQL's now(); recorded times
+ * (fired_at, finished_at) stay real.  Committing backends compare run_at
+ * with the time the scheduler published, which is job time too.
  */
 #include "postgres.h"
 
 #include <unistd.h>
 
+#include "access/xact.h"
 #include "miscadmin.h"
 #include "storage/latch.h"
 #include "utils/wait_event.h"
@@ -25,6 +27,18 @@ TimestampTz
 sj_now(void)
 {
 	return GetCurrentTimestamp() +
+		(TimestampTz) sj_clock_offset * USECS_PER_SEC;
+}
+
+/*
+ * sj_xact_now: the job time at the start of the current transaction, which
+ * the firing statements take as "now": a job they fire is due by the time
+ * they record as its fired_at (the transaction's start), never after it.
+ */
+TimestampTz
+sj_xact_now(void)
+{
+	return GetCurrentTransactionStartTimestamp() +
 		(TimestampTz) sj_clock_offset * USECS_PER_SEC;
 }
 

@@ -9,6 +9,7 @@
 #include "utils/timestamp.h"
 
 extern TimestampTz sj_now(void);
+extern TimestampTz sj_xact_now(void);
 extern int	sj_wait_until(TimestampTz until, int max_ms);
 
 #endif							/* SJ_CLOCK_H */

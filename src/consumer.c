@@ -68,21 +68,35 @@ static const char *const ack_sql =
 "SELECT pg_catalog.count(*) FROM h";
 
 /*
- * $1 channel, $2 caller, $3 max_jobs, $4 lease, $5 now: the due jobs of the
- * channel, and those delivered that nobody holds, in due order, claimed.
+ * Claim the jobs that c selects ($4 lease, $5 now): one more delivery, held
+ * until now + lease.  By an id array, not a join: a generic plan must not
+ * turn into a join that reads every job.
  */
-static const char *const claim_sql =
-"WITH c AS (SELECT j.id FROM scheduled_jobs.jobs j "
-"  WHERE j.channel OPERATOR(pg_catalog.=) $1 "
-"    AND (j.run_at OPERATOR(pg_catalog.<=) $5 "
-"      OR (j.due_at IS NOT NULL AND j.lease_until IS NULL))" MAY_ACT
-"  ORDER BY COALESCE(j.due_at, j.run_at), j.id LIMIT $3 FOR UPDATE SKIP LOCKED) "
-"UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, "
-"  due_at = COALESCE(j.due_at, j.run_at), "
-"  first_delivered_at = COALESCE(j.first_delivered_at, $5), "
-"  lease_until = $5 OPERATOR(pg_catalog.+) $4, run_at = $5 OPERATOR(pg_catalog.+) $4 "
-"FROM c WHERE j.id OPERATOR(pg_catalog.=) c.id "
-"RETURNING " JOB_OUT;
+#define CLAIM_SQL(c) \
+"UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, " \
+"  due_at = COALESCE(j.due_at, j.run_at), " \
+"  first_delivered_at = COALESCE(j.first_delivered_at, $5), " \
+"  lease_until = $5 OPERATOR(pg_catalog.+) $4, run_at = $5 OPERATOR(pg_catalog.+) $4 " \
+"WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(" c ")) " \
+"RETURNING " JOB_OUT
+
+/*
+ * $1 channel, $2 caller, $3 max_jobs: first the delivered jobs of the
+ * channel that nobody holds (NOTIFYed, or their lease ran out), in due
+ * order (index jobs_in_flight) ...
+ */
+static const char *const claim_delivered_sql = CLAIM_SQL(
+														 "SELECT j.id FROM scheduled_jobs.jobs j "
+														 "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL "
+														 "  AND (j.lease_until IS NULL OR j.run_at OPERATOR(pg_catalog.<=) $5)" MAY_ACT
+														 " ORDER BY j.due_at LIMIT $3 FOR UPDATE SKIP LOCKED");
+
+/* ... then those due that the scheduler has not delivered yet */
+static const char *const claim_due_sql = CLAIM_SQL(
+												   "SELECT j.id FROM scheduled_jobs.jobs j "
+												   "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NULL "
+												   "  AND j.run_at OPERATOR(pg_catalog.<=) $5" MAY_ACT
+												   " ORDER BY j.run_at LIMIT $3 FOR UPDATE SKIP LOCKED");
 
 /*
  * $1 job, $2 caller, $3 delivery, $4 interval, $5 now: hold the job until
@@ -98,7 +112,7 @@ static const char *const hold_sql =
 static const char *const unacknowledged_sql =
 "SELECT " JOB_OUT " FROM scheduled_jobs.jobs j "
 "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT
-" ORDER BY j.due_at, j.id LIMIT $3";
+" ORDER BY j.due_at LIMIT $3";
 
 /* whether $1 is an acknowledged channel */
 static const char *const is_acknowledged_sql =
@@ -106,7 +120,8 @@ static const char *const is_acknowledged_sql =
 "WHERE channel OPERATOR(pg_catalog.=) $1";
 
 static SPIPlanPtr ack_plan = NULL;
-static SPIPlanPtr claim_plan = NULL;
+static SPIPlanPtr claim_delivered_plan = NULL;
+static SPIPlanPtr claim_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
 static SPIPlanPtr unacknowledged_plan = NULL;
 static SPIPlanPtr is_acknowledged_plan = NULL;
@@ -149,6 +164,7 @@ check_interval(Interval *iv, const char *what, bool zero_ok)
 typedef struct ResultSet
 {
 	ReturnSetInfo *rsinfo;
+	int			count;			/* rows put so far */
 } ResultSet;
 
 static void
@@ -182,6 +198,7 @@ put_jobs(void *arg)
 		values[3] = SPI_getbinval(tup, desc, 7, &nulls[3]);
 		tuplestore_putvalues(rs->rsinfo->setResult, rs->rsinfo->setDesc,
 							 values, nulls);
+		rs->count++;
 	}
 	pfree(env.data);
 }
@@ -217,13 +234,20 @@ sj_claim(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	rs.count = 0;
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
 	values[3] = PG_GETARG_DATUM(2);
 	values[4] = TimestampTzGetDatum(sj_now());
-	sj_owner_execute(&claim_plan, claim_sql, 5, argtypes, values, NULL, 0,
-					 put_jobs, &rs);
+	sj_owner_execute(&claim_delivered_plan, claim_delivered_sql, 5, argtypes,
+					 values, NULL, 0, put_jobs, &rs);
+	if (rs.count < PG_GETARG_INT32(1))
+	{
+		values[2] = Int32GetDatum(PG_GETARG_INT32(1) - rs.count);
+		sj_owner_execute(&claim_due_plan, claim_due_sql, 5, argtypes, values,
+						 NULL, 0, put_jobs, &rs);
+	}
 	return (Datum) 0;
 }
 
@@ -277,6 +301,7 @@ sj_unacknowledged(PG_FUNCTION_ARGS)
 	check_acknowledged(PG_GETARG_TEXT_PP(0));
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	rs.count = 0;
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);

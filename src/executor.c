@@ -97,7 +97,8 @@ static const char *const reread_sql =
 /*
  * At exit, after the transaction was rolled back (registered before the
  * connection, so it runs after it is shut down): a job that was running is
- * charged, unless DDL holding the database stopped the executor; then the
+ * charged, unless DDL holding the database or a shutdown of the server
+ * stopped the executor; then the
  * slot is given up and the scheduler told, which now finds the job's row
  * unlocked.
  */
@@ -105,12 +106,15 @@ static void
 executor_exit(int code, Datum arg)
 {
 	bool		held;
+	bool		stopping;
 
 	if (my_exec == NULL)
 		return;
+	/* DDL or a shutdown stopped it: not the job's doing */
+	stopping = sj_postmaster_stopping();
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
 	held = SjShmem->dbs[my_dbslot].hold_count > 0;
-	sj_inflight_exit(!held);
+	sj_inflight_exit(!held && !stopping);
 	if (my_exec->pid == MyProcPid)
 	{
 		my_exec->pid = 0;
@@ -176,7 +180,7 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 		ids[n++] = Int64GetDatum(((SjJob *) lfirst(lc))->id);
 	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, sizeof(int64),
 												true, TYPALIGN_DOUBLE));
-	values[1] = TimestampTzGetDatum(sj_now());
+	values[1] = TimestampTzGetDatum(sj_xact_now());
 	if (reread_plan == NULL)
 		reread_plan = sj_prepare(reread_sql, 2, argtypes);
 	if (SPI_execute_plan(reread_plan, values, NULL, false, 0) != SPI_OK_SELECT)
@@ -212,7 +216,7 @@ claim_jobs(MemoryContext job_ctx)
 	claimed_jobs = NIL;
 	if (SjShmem->dbs[my_dbslot].paused)
 		return;
-	values[2] = TimestampTzGetDatum(sj_now());
+	values[2] = TimestampTzGetDatum(sj_xact_now());
 	if (claim_plan == NULL)
 		claim_plan = sj_prepare(claim_sql, 1, &argtypes[2]);
 	if (SPI_execute_plan(claim_plan, &values[2], NULL, false, 1) !=

@@ -14,12 +14,13 @@
  * The scheduler reads the file of an executor that is gone:
  *	 RUNNING  the executor died without running its exit code (a signal such
  *			  as SIGKILL or SIGSEGV; the server then restarted): charged;
- *	 EXITED   it exited while running the job: charged if the scheduler saw
- *			  it go while it ran itself, not at its own start, since a fast
- *			  or smart shutdown ends executors the same way;
+ *	 EXITED   it exited while running the job (terminated, FATAL): charged
+ *			  by the scheduler that saw it go (an exit found at the
+ *			  scheduler's own start may be a shutdown's);
  *	 QUIT	  the postmaster ended it (a crash of another process, immediate
  *			  shutdown): not the job's doing, not charged.
- * A DDL hold that stops an executor writes IDLE: not charged either.
+ * A DDL hold or a smart or fast shutdown (postmaster.pid says "stopping")
+ * that stops an executor writes IDLE: not charged either.
  *
  * Each record carries the timeline, so that a file copied to a standby by a
  * base backup is ignored once the standby is promoted.

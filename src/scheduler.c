@@ -86,7 +86,7 @@ static SPIPlanPtr set_aside_plan = NULL;
 static SPIPlanPtr paused_plan = NULL;
 
 /*
- * Fire up to $1 NOTIFY jobs due at $2 (sj_now()).  The due ids as an array,
+ * Fire up to $1 NOTIFY jobs due at $2 (sj_xact_now()).  The due ids as an array,
  * not a join: a plan made while the table was empty must not turn into a join
  * that reads every pending job once the table holds millions.
  */
@@ -307,7 +307,7 @@ fire_batch(int limit)
 {
 	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
 	Datum		values[2] = {Int32GetDatum(limit),
-	TimestampTzGetDatum(sj_now())};
+	TimestampTzGetDatum(sj_xact_now())};
 	StringInfoData env;
 	uint64		n;
 	bool		ack;
@@ -414,7 +414,7 @@ set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
 	ErrorData  *volatile why = edata;
 
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		values[1] = {TimestampTzGetDatum(sj_now())};
+	Datum		values[1] = {TimestampTzGetDatum(sj_xact_now())};
 
 	if (first_due_plan == NULL)
 		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);

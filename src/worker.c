@@ -10,6 +10,8 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "postmaster/bgworker.h"
+#include "storage/fd.h"
+#include "utils/pidfile.h"
 
 #include "job.h"
 #include "worker.h"
@@ -108,4 +110,32 @@ sj_start_worker(const char *function, const char *type, Oid dboid,
 		handle = NULL;
 	MemoryContextSwitchTo(old);
 	return handle;
+}
+
+/*
+ * sj_postmaster_stopping
+ *		Whether the postmaster is shutting down (smart or fast): it says so
+ *		in postmaster.pid before it signals its children.
+ */
+bool
+sj_postmaster_stopping(void)
+{
+	/* the data directory's lock file, as miscinit.c names it */
+	FILE	   *f = AllocateFile("postmaster.pid", "r");
+	char		line[MAXPGPATH];
+	bool		stopping = false;
+
+	if (f == NULL)
+		return false;
+	for (int i = 1; fgets(line, sizeof(line), f) != NULL; i++)
+	{
+		if (i == LOCK_FILE_LINE_PM_STATUS)
+		{
+			stopping = strncmp(line, PM_STATUS_STOPPING,
+							   strlen(PM_STATUS_STOPPING)) == 0;
+			break;
+		}
+	}
+	FreeFile(f);
+	return stopping;
 }

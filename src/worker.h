@@ -12,6 +12,7 @@
 extern void sj_worker_session_settings(void);
 extern SPIPlanPtr sj_prepare(const char *sql, int nargs, Oid *argtypes);
 extern void sj_recover_from_error(MemoryContext loop_ctx);
+extern bool sj_postmaster_stopping(void);
 extern BackgroundWorkerHandle *sj_start_worker(const char *function,
 											   const char *type,
 											   Oid dboid, Datum main_arg,

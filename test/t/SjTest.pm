@@ -9,7 +9,7 @@ use DBI;
 use Exporter 'import';
 use Time::HiRes qw(time);
 
-our @EXPORT = qw(connect_db poll);
+our @EXPORT = qw(connect_db poll consumers_exactly_once);
 
 # connect_db($db): a connection in autocommit mode that raises on error;
 # retried for up to 10 s while the server is not ready (e.g. in crash
@@ -40,6 +40,82 @@ sub poll
 		return undef if time > $start + $seconds;
 		select(undef, undef, undef, 0.01);
 	}
+}
+
+# consumers_exactly_once(name => ..., command => sub { my ($dsn) = @_; ... })
+# The scenario of the consumer tests (consumer_*.pl): a database with an
+# acknowledged channel and an outbox table, 300 jobs due over 3 s, two
+# consumers started with command->($dsn, $n) (a list for exec), their
+# connections (application_name 'sjc_consumer') terminated at random for
+# 5 s; then every job must have been handled exactly once.
+sub consumers_exactly_once
+{
+	my (%opt) = @_;
+	my $N = 300;
+	my $db = "sj_consumer_$opt{name}";
+	my $admin = connect_db('postgres');
+	$admin->do("DROP DATABASE IF EXISTS $db");
+	$admin->do("CREATE DATABASE $db");
+	my $dbh = connect_db($db);
+	$dbh->do(q{CREATE EXTENSION scheduled_jobs});
+	$dbh->do(q{CREATE SCHEMA sjc});
+	$dbh->do(q{CREATE TABLE sjc.outbox (job_id bigint NOT NULL, payload jsonb NOT NULL)});
+	$dbh->do(q{SELECT scheduled_jobs.configure_channel('sjc', '1 second', 50)});
+	# due over the next 3 seconds, so that consumers are cut off in the middle
+	$dbh->do(qq{SELECT scheduled_jobs.schedule_job(now() + (i % 30) * interval '100 ms',
+		channel => 'sjc', payload => jsonb_build_object('i', i)) FROM generate_series(1, $N) i});
+
+	my @pids;
+	for my $c (1 .. 2)
+	{
+		my $pid = fork();
+		die "fork: $!" unless defined $pid;
+		if ($pid == 0)
+		{
+			$ENV{PGDATABASE} = $db;
+			open(STDERR, '>', "$ENV{TESTDIR}/consumer_$opt{name}_$c.log") if $ENV{TESTDIR};
+			my @cmd = $opt{command}->("host=$ENV{PGHOST} port=$ENV{PGPORT} user=$ENV{PGUSER} dbname=$db");
+			exec(@cmd) or die "exec $cmd[0]: $!";
+		}
+		push @pids, $pid;
+	}
+
+	my $kills = 0;
+	my $until = time() + 5;
+	while (time() < $until)
+	{
+		select(undef, undef, undef, 0.1 + rand(0.3));
+		$kills += $admin->selectrow_array(q{
+			SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE application_name = 'sjc_consumer' ORDER BY random() LIMIT 1) t});
+	}
+	Test::More::note("terminated $kills consumer connections");
+	Test::More::ok($kills >= 5, "$opt{name}: the consumers' connections were terminated several times ($kills)");
+
+	my $deadline = time() + 60;
+	my @left = @pids;
+	while (@left && time() < $deadline)
+	{
+		@left = grep { waitpid($_, 1) == 0 } @left;
+		select(undef, undef, undef, 0.05);
+	}
+	Test::More::ok(!@left, "$opt{name}: the consumers drained the channel and exited");
+	kill 'TERM', @left if @left;
+
+	Test::More::is($dbh->selectrow_array(q{SELECT count(*) FROM sjc.outbox}), $N, "$opt{name}: $N effects");
+	Test::More::is($dbh->selectrow_array(q{SELECT count(DISTINCT job_id) FROM sjc.outbox}), $N,
+		"$opt{name}: each job handled exactly once");
+	Test::More::is($dbh->selectrow_array(q{
+		SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = 'sjc' AND state = 'acknowledged'}),
+		$N, "$opt{name}: $N jobs acknowledged in job_history");
+	Test::More::is($dbh->selectrow_array(q{SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'sjc'}),
+		0, "$opt{name}: none left");
+	Test::More::is($dbh->selectrow_array(q{
+		SELECT count(*) FROM sjc.outbox o JOIN scheduled_jobs.job_history h ON h.id = o.job_id
+		WHERE o.payload <> h.payload}), 0, "$opt{name}: each effect has its job's payload");
+	$dbh->disconnect;
+	$admin->do("DROP DATABASE $db");
+	return;
 }
 
 1;

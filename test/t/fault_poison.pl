@@ -172,14 +172,38 @@ sub executor_running
 		'rolled-back cancel: the running attempt was stopped');
 	eval { $dbh->rollback };
 	$dbh->disconnect;
+	my $t_rb = time();
 	ok( sj_poll($node, 'app',
 			"SELECT count(*) FROM scheduled_jobs.job_history WHERE id = $rid", '1', 20),
 		'rolled-back cancel: the job finishes after the rollback');
+	# it sleeps 3 s; a lost wake-up would add up to max_sleep (10 s)
+	ok(time() - $t_rb < 6.5,
+		sprintf('rolled-back cancel: it ran again at once (finished %.1f s after the rollback)', time() - $t_rb));
 	is( $node->safe_psql('app',
 			"SELECT state || ' ' || attempts FROM scheduled_jobs.job_history WHERE id = $rid"),
 		'succeeded 1', 'rolled-back cancel: it ran again and succeeded, the stopped attempt not charged (state attempts)');
 	is($node->safe_psql('app', "SELECT count(*) FROM sjt.effects WHERE token = 'rollback_cancel'"),
 		'1', 'rolled-back cancel: its effect exists exactly once');
+	# 2c. a role that may not see the job: its cancel_job is false and the
+	# job is left alone (not interrupted, not charged)
+	$node->safe_psql('app', q{
+		CREATE ROLE sj_outsider NOLOGIN;
+		GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO sj_outsider;});
+	my $oid = $node->safe_psql('app', q{
+		SELECT scheduled_jobs.schedule_job(now(), procedure => 'sjt.rbjob', max_attempts => 1,
+			payload => '{"other": true}')});
+	ok(sj_wait_value($node, 'postgres', executor_running('sjt.rbjob'), 20), 'outsider: the job runs');
+	my $falses = $node->safe_psql('app', qq{
+		SET ROLE sj_outsider;
+		SELECT count(*) FILTER (WHERE NOT c) FROM (
+			SELECT scheduled_jobs.cancel_job(${oid}::bigint) AS c, pg_sleep(0.05)
+			FROM generate_series(1, 20)) s});
+	is($falses, '20', 'outsider: cancel_job returns false every time');
+	ok( sj_poll($node, 'app',
+			"SELECT state || ' ' || attempts FROM scheduled_jobs.job_history WHERE id = $oid",
+			'succeeded 1', 20),
+		'outsider: the job was not interrupted (succeeded, 1 attempt)');
+
 	sj_check_crash_free($node, 'cancel');
 	sj_stop($node, 'immediate');
 }

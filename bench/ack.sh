@@ -1,0 +1,99 @@
+#!/bin/bash
+# Acknowledged channels.
+#  1. Firing: N due NOTIFY jobs on an acknowledged channel (each stays in
+#     flight) beside N on a plain channel (each moves to job_history), both
+#     scheduled while paused, timed from unpausing until a listener got them
+#     all.  Goal: >= 0.8x the plain-channel rate, in the same run.
+#  2. Consumers: 4 pgbench clients claim and ack the in-flight jobs, in
+#     batches of 1 and of 100, one transaction per batch.  Limit: the same
+#     rows in a plain table, drained by UPDATE ... FOR UPDATE SKIP LOCKED
+#     (the lease) and DELETE, the same batches and clients.  Goal: >= 0.8x.
+. "$(dirname "$0")/common.sh"
+bench_init
+
+N=${N:-50000}
+quick && N=10000
+CLIENTS=4
+W=$BENCH_TMP/ack
+mkdir -p "$W"
+
+bench_db bench_ack
+q "SELECT scheduled_jobs.configure_channel('sja', '1 hour')" >/dev/null || die configure
+
+# fire N due jobs on channel $1 while paused, then unpause; sets RATE
+fire_run() {
+	local ch=$1 t0
+	bench_pause
+	q "SELECT count(scheduled_jobs.schedule_job(now(), '$ch', NULL, jsonb_build_object('i', g)))
+	   FROM generate_series(1, $N) g" >/dev/null || die "schedule"
+	q "VACUUM ANALYZE scheduled_jobs.jobs; CHECKPOINT" >/dev/null
+	listen_start - "$N" 600 "$ch"
+	bench_unpause_prepare
+	t0=$(now_us)
+	bench_reload
+	listen_wait || die "listener incomplete on $ch"
+	set -- $LISTEN_OUT
+	RATE=$(calc "$1 / (($3 - $t0) / 1e6)")
+}
+
+log "ack: firing $N jobs on a plain channel"
+fire_run sjp; P1=$RATE
+log "ack: firing $N jobs on an acknowledged channel"
+fire_run sja; A=$RATE
+in_flight=$(q "SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'sja' AND due_at IS NOT NULL")
+[ "$in_flight" = "$N" ] || die "expected $N jobs in flight, found $in_flight"
+q "DELETE FROM scheduled_jobs.job_history WHERE channel = 'sjp'" >/dev/null
+log "ack: firing $N jobs on a plain channel again"
+fire_run sjp; P2=$RATE
+P=$(mean "$P1" "$P2")
+bench_row "acknowledged channel: firing $N due jobs" "jobs/s until all received (limit: the same on a plain channel, before and after)" \
+	"$A" "$P" "≥ 0.8× plain" "$(verdict "$A >= 0.8 * $P")"
+
+# claim + ack, batches of $1: the in-flight jobs of sja (copied first, to be
+# drained again by the limit); sets RATE
+qs <<'SQL' >/dev/null || die setup
+CREATE TABLE bench.q (id bigint PRIMARY KEY, run_at timestamptz NOT NULL, lease_until timestamptz, payload jsonb);
+CREATE INDEX ON bench.q (run_at);
+CREATE TABLE bench.done (id bigint, payload jsonb);
+SQL
+consume_run() {
+	local batch=$1 per_client=$(( N / CLIENTS / $1 )) out
+	cat >"$W/ack_$batch.sql" <<SQL
+BEGIN;
+SELECT count(scheduled_jobs.ack(id)) FROM scheduled_jobs.claim('sja', $batch, '1 minute');
+COMMIT;
+SQL
+	out=$(pgbench -n -c "$CLIENTS" -j 2 -t "$per_client" -f "$W/ack_$batch.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench ack"; }
+	RATE=$(calc "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1) * $batch")
+}
+limit_run() {
+	local batch=$1 per_client=$(( N / CLIENTS / $1 )) out
+	q "TRUNCATE bench.q, bench.done; INSERT INTO bench.q SELECT g, now() - interval '1 s', NULL, jsonb_build_object('i', g)
+	   FROM generate_series(1, $N + 1000) g; VACUUM ANALYZE bench.q; CHECKPOINT" >/dev/null
+	cat >"$W/raw_$batch.sql" <<SQL
+BEGIN;
+WITH c AS (SELECT id FROM bench.q WHERE run_at <= now() ORDER BY run_at LIMIT $batch FOR UPDATE SKIP LOCKED),
+l AS (UPDATE bench.q q SET lease_until = now() + interval '1 minute', run_at = now() + interval '1 minute'
+      FROM c WHERE q.id = c.id RETURNING q.id, q.payload),
+d AS (DELETE FROM bench.q q USING l WHERE q.id = l.id RETURNING q.id, q.payload)
+INSERT INTO bench.done SELECT id, payload FROM d;
+COMMIT;
+SQL
+	out=$(pgbench -n -c "$CLIENTS" -j 2 -t "$per_client" -f "$W/raw_$batch.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench raw"; }
+	RATE=$(calc "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1) * $batch")
+}
+q "CREATE TABLE bench.inflight AS SELECT * FROM scheduled_jobs.jobs WHERE channel = 'sja'" >/dev/null
+for batch in 1 100; do
+	log "ack: limit, batches of $batch"
+	limit_run "$batch"; L=$RATE
+	q "DELETE FROM scheduled_jobs.jobs WHERE channel = 'sja'; DELETE FROM scheduled_jobs.job_history WHERE channel = 'sja';
+	   INSERT INTO scheduled_jobs.jobs OVERRIDING SYSTEM VALUE SELECT * FROM bench.inflight; VACUUM ANALYZE scheduled_jobs.jobs; CHECKPOINT" >/dev/null
+	log "ack: claim + ack, batches of $batch"
+	consume_run "$batch"; C=$RATE
+	bench_row "acknowledged channel: claim + ack, $CLIENTS clients, batches of $batch" \
+		"jobs/s (limit: UPDATE … FOR UPDATE SKIP LOCKED + DELETE of the same rows)" \
+		"$C" "$L" "≥ 0.8× limit" "$(verdict "$C >= 0.8 * $L")"
+done
+
+bench_db_drop
+bench_finish

@@ -1,0 +1,18 @@
+# The Python consumer, examples/consumer.py (psycopg 3), two of them on one
+# acknowledged channel while their connections are terminated at random:
+# every job handled exactly once, none left.  Shared cluster.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use SjTest;
+use Test::More;
+
+my $repo = $ENV{SJ_REPO} // "$FindBin::RealBin/../..";
+consumers_exactly_once(name => 'python', command => sub {
+	my ($dsn) = @_;
+	return ('/usr/bin/python3', "$repo/examples/consumer.py", '--dsn', $dsn,
+		'--outbox', 'sjc.outbox', '--batch', '5', '--lease', '2 seconds',
+		'--application-name', 'sjc_consumer', '--until-idle', 'sjc');
+});
+done_testing();
