@@ -42,17 +42,20 @@ sub poll
 	}
 }
 
-# consumers_exactly_once(name => ..., command => sub { my ($dsn) = @_; ... })
+# consumers_exactly_once(name => ..., command => sub { my ($dsn) = @_; ... },
+#                        consumers => 2, port => $ENV{PGPORT}, db => ...)
 # The scenario of the consumer tests (consumer_*.pl): a database with an
-# acknowledged channel and an outbox table, 300 jobs due over 3 s, two
-# consumers started with command->($dsn, $n) (a list for exec), their
-# connections (application_name 'sjc_consumer') terminated at random for
-# 5 s; then every job must have been handled exactly once.
+# acknowledged channel and an outbox table, 300 jobs due over 3 s, the
+# consumers started with command->($dsn) (a list for exec; PGPORT and
+# PGDATABASE set for them), their server connections (application_name
+# 'sjc_consumer') terminated at random for 5 s; then every job must have
+# been handled exactly once.
 sub consumers_exactly_once
 {
 	my (%opt) = @_;
 	my $N = 300;
-	my $db = "sj_consumer_$opt{name}";
+	my $db = $opt{db} // "sj_consumer_$opt{name}";
+	my $port = $opt{port} // $ENV{PGPORT};
 	my $admin = connect_db('postgres');
 	$admin->do("DROP DATABASE IF EXISTS $db");
 	$admin->do("CREATE DATABASE $db");
@@ -66,15 +69,16 @@ sub consumers_exactly_once
 		channel => 'sjc', payload => jsonb_build_object('i', i)) FROM generate_series(1, $N) i});
 
 	my @pids;
-	for my $c (1 .. 2)
+	for my $c (1 .. ($opt{consumers} // 2))
 	{
 		my $pid = fork();
 		die "fork: $!" unless defined $pid;
 		if ($pid == 0)
 		{
 			$ENV{PGDATABASE} = $db;
+			$ENV{PGPORT} = $port;
 			open(STDERR, '>', "$ENV{TESTDIR}/consumer_$opt{name}_$c.log") if $ENV{TESTDIR};
-			my @cmd = $opt{command}->("host=$ENV{PGHOST} port=$ENV{PGPORT} user=$ENV{PGUSER} dbname=$db");
+			my @cmd = $opt{command}->("host=$ENV{PGHOST} port=$port user=$ENV{PGUSER} dbname=$db");
 			exec(@cmd) or die "exec $cmd[0]: $!";
 		}
 		push @pids, $pid;
