@@ -60,7 +60,7 @@ consume_run() {
 	local batch=$1 per_client=$(( N / CLIENTS / $1 )) out
 	cat >"$W/ack_$batch.sql" <<SQL
 BEGIN;
-SELECT count(scheduled_jobs.ack(id)) FROM scheduled_jobs.claim('sja', $batch, '1 minute');
+SELECT scheduled_jobs.ack_many(array_agg(id)) FROM scheduled_jobs.claim('sja', $batch, '1 minute');
 COMMIT;
 SQL
 	out=$(pgbench -n -c "$CLIENTS" -j 2 -t "$per_client" -f "$W/ack_$batch.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench ack"; }

@@ -64,6 +64,7 @@ SELECT try($$SELECT scheduled_jobs.extend_lease(1, 1, '0')$$);
 SELECT try($$SELECT scheduled_jobs.nack(1, 1, '-1 second')$$);
 -- valid, and nothing there: false or no rows, never an error
 SELECT * FROM scheduled_jobs.claim('rg_mail', 10);
+SELECT scheduled_jobs.ack_many(ARRAY[1, 2]) AS ack_many_unknown;
 SELECT scheduled_jobs.ack(1) AS ack_unknown, scheduled_jobs.extend_lease(1, 1, '1 minute') AS extend_unknown,
 	scheduled_jobs.nack(1, 1) AS nack_unknown;
 -- NULL arguments: NULL (STRICT)

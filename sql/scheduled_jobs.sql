@@ -384,6 +384,13 @@ AS 'MODULE_PATHNAME', 'sj_ack';
 COMMENT ON FUNCTION scheduled_jobs.ack(bigint) IS
 	'acknowledge a delivered job of an acknowledged channel, in the caller''s transaction; true iff this call did';
 
+CREATE FUNCTION scheduled_jobs.ack_many(job_ids bigint[])
+RETURNS bigint
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_ack_many';
+COMMENT ON FUNCTION scheduled_jobs.ack_many(bigint[]) IS
+	'acknowledge delivered jobs of acknowledged channels, in the caller''s transaction; returns how many this call did';
+
 CREATE FUNCTION scheduled_jobs.claim(channel text, max_jobs integer DEFAULT 1,
 	lease interval DEFAULT '1 minute')
 RETURNS TABLE (id bigint, delivery integer, envelope jsonb)
@@ -415,6 +422,7 @@ COMMENT ON FUNCTION scheduled_jobs.unacknowledged(text, integer) IS
 
 REVOKE ALL ON FUNCTION
 	scheduled_jobs.ack(bigint),
+	scheduled_jobs.ack_many(bigint[]),
 	scheduled_jobs.claim(text, integer, interval),
 	scheduled_jobs.extend_lease(bigint, integer, interval),
 	scheduled_jobs.nack(bigint, integer, interval),

@@ -1,6 +1,6 @@
 /*
  * consumer.c
- *		The consumer side of acknowledged channels: ack(), claim(),
+ *		The consumer side of acknowledged channels: ack(), ack_many(), claim(),
  *		extend_lease(), nack() and unacknowledged().
  *
  * A job of an acknowledged channel (configure_channel()) stays in
@@ -36,6 +36,7 @@
 #include "owner_sql.h"
 
 PG_FUNCTION_INFO_V1(sj_ack);
+PG_FUNCTION_INFO_V1(sj_ack_many);
 PG_FUNCTION_INFO_V1(sj_claim);
 PG_FUNCTION_INFO_V1(sj_extend_lease);
 PG_FUNCTION_INFO_V1(sj_nack);
@@ -56,16 +57,22 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
 #define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, " \
 	"j.payload::pg_catalog.text, j.lease_until"
 
-/* $1 job, $2 caller: acknowledged, moved to job_history */
-static const char *const ack_sql =
-"WITH a AS (DELETE FROM scheduled_jobs.jobs j "
-"  WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT
-"  RETURNING j.*), "
-"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
-"  SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
-"    attempts, created_at, last_error, last_error_data, " SJ_STATE_ACKNOWLEDGED ", "
-"    first_delivered_at, pg_catalog.statement_timestamp() FROM a RETURNING 1) "
-"SELECT pg_catalog.count(*) FROM h";
+/*
+ * $1 job (with "ANY": an array of jobs), $2 caller: acknowledged, moved to
+ * job_history.  Returns how many.
+ */
+#define ACK_SQL(op) \
+"WITH a AS (DELETE FROM scheduled_jobs.jobs j " \
+"  WHERE j.id OPERATOR(pg_catalog.=) " op "($1) AND j.due_at IS NOT NULL" MAY_ACT \
+"  RETURNING j.*), " \
+"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) " \
+"  SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
+"    attempts, created_at, last_error, last_error_data, " SJ_STATE_ACKNOWLEDGED ", " \
+"    first_delivered_at, pg_catalog.statement_timestamp() FROM a RETURNING 1) " \
+"SELECT pg_catalog.count(*) FROM h"
+
+static const char *const ack_sql = ACK_SQL("");
+static const char *const ack_many_sql = ACK_SQL("ANY");
 
 /*
  * Claim the jobs that c selects ($4 lease, $5 now): one more delivery, held
@@ -120,6 +127,7 @@ static const char *const is_acknowledged_sql =
 "WHERE channel OPERATOR(pg_catalog.=) $1";
 
 static SPIPlanPtr ack_plan = NULL;
+static SPIPlanPtr ack_many_plan = NULL;
 static SPIPlanPtr claim_delivered_plan = NULL;
 static SPIPlanPtr claim_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
@@ -214,6 +222,19 @@ sj_ack(PG_FUNCTION_ARGS)
 	PreventCommandIfReadOnly("ack()");
 	PG_RETURN_BOOL(sj_run_as_extension_owner(&ack_plan, ack_sql, 2, argtypes,
 											 values, NULL, &found) > 0);
+}
+
+/* ack_many(job_ids bigint[]) returns bigint: how many this call acknowledged */
+Datum
+sj_ack_many(PG_FUNCTION_ARGS)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, OIDOID};
+	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(GetUserId())};
+	bool		found;
+
+	PreventCommandIfReadOnly("ack_many()");
+	PG_RETURN_INT64(sj_run_as_extension_owner(&ack_many_plan, ack_many_sql, 2,
+											  argtypes, values, NULL, &found));
 }
 
 /* claim(channel text, max_jobs integer, lease interval) returns table */
