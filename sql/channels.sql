@@ -78,6 +78,15 @@ SELECT try($$SELECT scheduled_jobs.nack(1, 1)$$);
 COMMIT;
 RESET ROLE;
 
+-- a granted role is like one holding privileges: DROP ROLE refuses,
+-- DROP OWNED BY takes the grant back
+CREATE ROLE regress_sj_granted;
+SELECT scheduled_jobs.grant_channel('rg_mail', 'regress_sj_granted') AS g \gset
+SELECT try($$DROP ROLE regress_sj_granted$$);
+DROP OWNED BY regress_sj_granted;
+SELECT count(*) AS grants_left FROM scheduled_jobs.channel_grants WHERE consumer::text = 'regress_sj_granted';
+SELECT try($$DROP ROLE regress_sj_granted$$);
+
 -- plain again
 SELECT scheduled_jobs.unconfigure_channel('rg_mail') AS unconfigured,
 	scheduled_jobs.unconfigure_channel('rg_mail') AS again;

@@ -52,6 +52,8 @@ static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 static SPIPlanPtr count_owned_plan = NULL;
 static SPIPlanPtr cancel_owned_plan = NULL;
 static SPIPlanPtr reassign_owned_plan = NULL;
+static SPIPlanPtr count_grants_plan = NULL;
+static SPIPlanPtr drop_grants_plan = NULL;
 static SPIPlanPtr fix_ids_plan = NULL;
 
 
@@ -142,6 +144,16 @@ jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles,
 									 values, NULL, &found);
 }
 
+/* Whether this database's extension has channel grants (0.3.0 on). */
+static bool
+has_channel_grants(void)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+
+	return OidIsValid(nspid) &&
+		OidIsValid(get_relname_relid("channel_grants", nspid));
+}
+
 static void
 check_drop_role(DropRoleStmt *stmt)
 {
@@ -160,6 +172,23 @@ check_drop_role(DropRoleStmt *stmt)
 								  n, (long long) n,
 								  get_database_name(MyDatabaseId)),
 				 errhint("Cancel them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
+
+	/* channel grants are like privileges: DROP OWNED BY removes them */
+	if (!has_channel_grants())
+		return;
+	n = jobs_of_roles(&count_grants_plan,
+					  "SELECT pg_catalog.count(*) FROM scheduled_jobs.channel_grants "
+					  "WHERE consumer::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)",
+					  stmt->roles, NULL);
+	if (n > 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+				 errmsg("cannot drop a role that is granted scheduled_jobs channels"),
+				 errdetail_plural("%lld channel of database \"%s\" is granted to the roles to drop.",
+								  "%lld channels of database \"%s\" are granted to the roles to drop.",
+								  n, (long long) n,
+								  get_database_name(MyDatabaseId)),
+				 errhint("Take them back with scheduled_jobs.revoke_channel() or DROP OWNED BY.")));
 }
 
 /* Whether rv names scheduled_jobs.jobs (or, with seq, its id sequence). */
@@ -324,9 +353,17 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 			sj_wake_database_now(MyDatabaseId, true);
 	}
 	else if (IsA(parsetree, DropOwnedStmt))
+	{
 		(void) jobs_of_roles(&cancel_owned_plan,
 							 SJ_CANCEL_JOBS_SQL("owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"),
 							 ((DropOwnedStmt *) parsetree)->roles, NULL);
+		if (has_channel_grants())
+			(void) jobs_of_roles(&drop_grants_plan,
+								 "WITH d AS (DELETE FROM scheduled_jobs.channel_grants "
+								 "  WHERE consumer::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "
+								 "SELECT pg_catalog.count(*) FROM d",
+								 ((DropOwnedStmt *) parsetree)->roles, NULL);
+	}
 	else if (IsA(parsetree, ReassignOwnedStmt))
 		(void) jobs_of_roles(&reassign_owned_plan,
 							 "WITH u AS (UPDATE scheduled_jobs.jobs SET owner = $2 "
