@@ -70,8 +70,9 @@ enum
 /*
  * Upsert of a job with a job_key: $1..$8 are the columns run_at .. owner of
  * the column map, $9 group_commit.  UPSERT_SQL(extra column, extra value,
- * extra SET) so that the 0.1.0 table, without group_commit, is served too
- * until ALTER EXTENSION ... UPDATE.
+ * extra SET) so that the tables of 0.1.0 (no group_commit) and 0.2.0 (no
+ * acknowledged channels) are served too until ALTER EXTENSION ... UPDATE.
+ * A replaced job starts afresh: not in flight any more, if it was.
  */
 #define UPSERT_NARGS 9
 #define UPSERT_SQL(col, val, set) \
@@ -88,6 +89,9 @@ enum
 "RETURNING j.id"
 
 static const char *const schedule_sql =
+UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit, "
+		   "due_at = NULL, first_delivered_at = NULL, lease_until = NULL");
+static const char *const schedule_sql_0_2_0 =
 UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit");
 static const char *const schedule_sql_0_1_0 = UPSERT_SQL("", "", "");
 
@@ -131,6 +135,7 @@ static const char *const rearm_sql =
 /* Plans kept for the session; the plan cache re-plans them after DDL. */
 static SPIPlanPtr schedule_plan = NULL;
 static SPIPlanPtr schedule_plan_0_1_0 = NULL;
+static SPIPlanPtr schedule_plan_0_2_0 = NULL;
 static SPIPlanPtr cancel_by_id_plan = NULL;
 static SPIPlanPtr cancel_by_key_plan = NULL;
 static SPIPlanPtr reschedule_by_id_plan = NULL;
@@ -497,6 +502,12 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 			id = sj_run_as_extension_owner(&schedule_plan_0_1_0,
 										   schedule_sql_0_1_0,
 										   UPSERT_NARGS - 1, argtypes, params,
+										   pnulls, &found);
+		else if (!OidIsValid(get_relname_relid("channel_settings",
+											   get_namespace_oid(SJ_EXTENSION_NAME, false))))
+			id = sj_run_as_extension_owner(&schedule_plan_0_2_0,
+										   schedule_sql_0_2_0,
+										   UPSERT_NARGS, argtypes, params,
 										   pnulls, &found);
 		else
 			id = sj_run_as_extension_owner(&schedule_plan, schedule_sql,

@@ -21,7 +21,7 @@ BEGIN
 	END LOOP;
 END $$;
 
-SELECT plan(27);
+SELECT plan(29);
 
 CREATE ROLE sj_ak_app NOLOGIN;
 CREATE ROLE sj_ak_mailer NOLOGIN;
@@ -112,6 +112,18 @@ SELECT is((SELECT dead_letters FROM scheduled_jobs.channels WHERE channel = 'sj_
 SELECT scheduled_jobs.redrive(:j5) AS redriven \gset
 SELECT ok(:'redriven'::boolean AND pg_temp.sj_wait(format('(SELECT attempts FROM scheduled_jobs.jobs WHERE id = %s) >= 1', :j5), 5),
 	'redrive(): pending again, delivered from delivery 1');
+
+-- 6. replacing a job in flight by its job_key starts it afresh
+SET ROLE sj_ak_app;
+SELECT scheduled_jobs.schedule_job(now(), channel => 'sj_ak', job_key => 'sj_ak:k') AS j6 \gset
+RESET ROLE;
+SELECT ok(pg_temp.sj_wait(format('(SELECT due_at IS NOT NULL FROM scheduled_jobs.jobs WHERE id = %s)', :j6), 5),
+	'a keyed job is delivered, in flight');
+SET ROLE sj_ak_app;
+SELECT scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_ak', job_key => 'sj_ak:k') AS j6b \gset
+RESET ROLE;
+SELECT is((SELECT format('%s %s %s', due_at IS NULL, attempts, lease_until IS NULL) FROM scheduled_jobs.jobs WHERE id = :j6),
+	't 0 t', 'replaced by its job_key: not in flight any more, no deliveries, not claimable until due');
 
 -- clean up
 SELECT count(scheduled_jobs.cancel_job(id)) AS cancelled FROM scheduled_jobs.jobs WHERE channel LIKE 'sj\_ak%' \gset
