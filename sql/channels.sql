@@ -33,6 +33,7 @@ SELECT try(format($$SELECT scheduled_jobs.configure_channel(%L, '30 seconds')$$,
 SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', NULL)$$);
 SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', '0')$$);
 SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', '-1 second')$$);
+SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', '2 years')$$);
 SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', '1 second', 0)$$);
 SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', '1 second', NULL)$$);
 SELECT try($$SELECT scheduled_jobs.configure_channel('rg_x', '1 second', 3, 'rg_x')$$);
@@ -47,6 +48,7 @@ SELECT consumers FROM scheduled_jobs.channels WHERE channel = 'rg_mail';
 SELECT scheduled_jobs.revoke_channel('rg_mail', 'regress_sj_mailer') AS revoked,
 	scheduled_jobs.revoke_channel('rg_mail', 'regress_sj_mailer') AS again;
 SELECT try($$SELECT scheduled_jobs.grant_channel('rg_mail', 'regress_sj_nobody_at_all')$$);
+SELECT try($$SELECT scheduled_jobs.grant_channel('rg_mail', 0::oid::regrole)$$);
 
 -- invalid: the administration needs the tables' privileges
 GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO regress_sj_mailer;

@@ -113,6 +113,9 @@ BEGIN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'ack_timeout must be a positive interval',
 			HINT = 'It is how long a delivered job waits for its acknowledgement, e.g. interval ''30 seconds''.';
 	END IF;
+	IF ack_timeout OPERATOR(pg_catalog.>) '1 year'::interval THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'ack_timeout must be at most 1 year';
+	END IF;
 	IF max_deliveries IS NULL OR max_deliveries OPERATOR(pg_catalog.<) 1 THEN
 		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'max_deliveries must be at least 1';
 	END IF;
@@ -147,12 +150,16 @@ COMMENT ON FUNCTION scheduled_jobs.unconfigure_channel(text) IS
 
 CREATE FUNCTION scheduled_jobs.grant_channel(channel text, consumer regrole)
 RETURNS void
-LANGUAGE sql VOLATILE STRICT
+LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-	INSERT INTO scheduled_jobs.channel_grants (channel, consumer) VALUES (channel, consumer)
-	ON CONFLICT DO NOTHING
-$$;
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) consumer) THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('role with OID %s does not exist', consumer::pg_catalog.oid);
+	END IF;
+	INSERT INTO scheduled_jobs.channel_grants AS g (channel, consumer) VALUES (channel, consumer)
+	ON CONFLICT DO NOTHING;
+END $$;
 COMMENT ON FUNCTION scheduled_jobs.grant_channel(text, regrole) IS
 	'let a role (and its members) see, claim and acknowledge the jobs of a channel';
 
@@ -175,15 +182,21 @@ LANGUAGE plpgsql VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-	WITH d AS (DELETE FROM scheduled_jobs.job_history h
-			   WHERE h.id OPERATOR(pg_catalog.=) redrive.job_id AND h.state OPERATOR(pg_catalog.=) 'dead'
-			   RETURNING h.*)
-	INSERT INTO scheduled_jobs.jobs
-		(id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner,
-		 attempts, created_at, last_error, last_error_data)
-	OVERRIDING SYSTEM VALUE
-	SELECT d.id, redrive.run_at, d.channel, d.procedure, d.payload, d.job_key, d.max_attempts,
-		d.timeout_ms, d.owner, 0, d.created_at, d.last_error, d.last_error_data FROM d;
+	BEGIN
+		WITH d AS (DELETE FROM scheduled_jobs.job_history h
+				   WHERE h.id OPERATOR(pg_catalog.=) redrive.job_id AND h.state OPERATOR(pg_catalog.=) 'dead'
+				   RETURNING h.*)
+		INSERT INTO scheduled_jobs.jobs
+			(id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner,
+			 attempts, created_at, last_error, last_error_data)
+		OVERRIDING SYSTEM VALUE
+		SELECT d.id, redrive.run_at, d.channel, d.procedure, d.payload, d.job_key, d.max_attempts,
+			d.timeout_ms, d.owner, 0, d.created_at, d.last_error, d.last_error_data FROM d;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION USING ERRCODE = '23505',
+			MESSAGE = format('cannot redrive job %s: its job_key is taken by a pending job', redrive.job_id),
+			HINT = 'Cancel or reschedule the pending job with that job_key first.';
+	END;
 	IF NOT FOUND THEN
 		RETURN false;
 	END IF;

@@ -141,9 +141,18 @@ static SPIPlanPtr cancel_by_key_plan = NULL;
 static SPIPlanPtr reschedule_by_id_plan = NULL;
 static SPIPlanPtr reschedule_by_key_plan = NULL;
 static SPIPlanPtr find_by_id_plan = NULL;
+static SPIPlanPtr land_plan = NULL;
 static SPIPlanPtr find_by_key_plan = NULL;
 static SPIPlanPtr detach_key_plan = NULL;
 static SPIPlanPtr rearm_plan = NULL;
+
+/*
+ * A job of an acknowledged channel that is rescheduled is no longer in
+ * flight: it is delivered anew at its new time ($1 id).
+ */
+static const char *const land_sql =
+"UPDATE scheduled_jobs.jobs SET due_at = NULL, first_delivered_at = NULL, "
+"  lease_until = NULL WHERE " BY_ID " AND due_at IS NOT NULL RETURNING id";
 
 /* Longest job_key: well within what a btree index entry can hold. */
 #define SJ_JOB_KEY_MAX 1024
@@ -503,8 +512,7 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 										   schedule_sql_0_1_0,
 										   UPSERT_NARGS - 1, argtypes, params,
 										   pnulls, &found);
-		else if (!OidIsValid(get_relname_relid("channel_settings",
-											   get_namespace_oid(SJ_EXTENSION_NAME, false))))
+		else if (!sj_has_acknowledged_channels())
 			id = sj_run_as_extension_owner(&schedule_plan_0_2_0,
 										   schedule_sql_0_2_0,
 										   UPSERT_NARGS, argtypes, params,
@@ -668,8 +676,20 @@ reschedule(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
 	if (is_self)
 		found = reschedule_self(sj_current_job(), run_at);
 	else
-		(void) run_for_caller(plan, sql, keytype, PG_GETARG_DATUM(0),
-							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
+	{
+		int64		id = run_for_caller(plan, sql, keytype, PG_GETARG_DATUM(0),
+										TimestampTzGetDatum(run_at), (Datum) 0,
+										&found);
+
+		if (found && sj_has_acknowledged_channels())
+		{
+			bool		landed;
+
+			(void) run_for_caller(&land_plan, land_sql, INT8OID,
+								  Int64GetDatum(id), (Datum) 0, (Datum) 0,
+								  &landed);
+		}
+	}
 	if (found)
 	{
 		sj_note_jobs_changed();

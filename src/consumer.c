@@ -34,6 +34,7 @@
 #include "envelope.h"
 #include "job.h"
 #include "owner_sql.h"
+#include "shmem.h"
 
 PG_FUNCTION_INFO_V1(sj_ack);
 PG_FUNCTION_INFO_V1(sj_ack_many);
@@ -82,28 +83,35 @@ static const char *const ack_many_sql = ACK_SQL("ANY");
 #define CLAIM_SQL(c) \
 "UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, " \
 "  due_at = COALESCE(j.due_at, j.run_at), " \
-"  first_delivered_at = COALESCE(j.first_delivered_at, $5), " \
+"  first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), " \
 "  lease_until = $5 OPERATOR(pg_catalog.+) $4, run_at = $5 OPERATOR(pg_catalog.+) $4 " \
 "WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(" c ")) " \
 "RETURNING " JOB_OUT
 
 /*
  * $1 channel, $2 caller, $3 max_jobs: first the delivered jobs of the
- * channel that nobody holds (NOTIFYed, or their lease ran out), in due
+ * channel that nobody holds (NOTIFYed, or their lease ran out) and that have
+ * deliveries left (the scheduler makes the others dead letters), in due
  * order (index jobs_in_flight) ...
  */
-static const char *const claim_delivered_sql = CLAIM_SQL(
-														 "SELECT j.id FROM scheduled_jobs.jobs j "
-														 "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL "
-														 "  AND (j.lease_until IS NULL OR j.run_at OPERATOR(pg_catalog.<=) $5)" MAY_ACT
-														 " ORDER BY j.due_at LIMIT $3 FOR UPDATE SKIP LOCKED");
+#define DELIVERED_JOBS \
+"SELECT j.id FROM scheduled_jobs.jobs j " \
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL " \
+"  AND (j.lease_until IS NULL OR j.run_at OPERATOR(pg_catalog.<=) $5) " \
+"  AND j.attempts OPERATOR(pg_catalog.<) (SELECT s.max_deliveries " \
+"    FROM scheduled_jobs.channel_settings s " \
+"    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
+" ORDER BY j.due_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 
 /* ... then those due that the scheduler has not delivered yet */
-static const char *const claim_due_sql = CLAIM_SQL(
-												   "SELECT j.id FROM scheduled_jobs.jobs j "
-												   "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NULL "
-												   "  AND j.run_at OPERATOR(pg_catalog.<=) $5" MAY_ACT
-												   " ORDER BY j.run_at LIMIT $3 FOR UPDATE SKIP LOCKED");
+#define DUE_JOBS \
+"SELECT j.id FROM scheduled_jobs.jobs j " \
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NULL " \
+"  AND j.run_at OPERATOR(pg_catalog.<=) $5" MAY_ACT \
+" ORDER BY j.run_at LIMIT $3 FOR UPDATE SKIP LOCKED"
+
+static const char *const claim_delivered_sql = CLAIM_SQL(DELIVERED_JOBS);
+static const char *const claim_due_sql = CLAIM_SQL(DUE_JOBS);
 
 /*
  * $1 job, $2 caller, $3 delivery, $4 interval, $5 now: hold the job until
@@ -133,6 +141,14 @@ static SPIPlanPtr claim_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
 static SPIPlanPtr unacknowledged_plan = NULL;
 static SPIPlanPtr is_acknowledged_plan = NULL;
+
+/* now + an interval, as the statements compute a lease's end */
+static TimestampTz
+lease_end(Datum now, Datum interval)
+{
+	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+												   now, interval));
+}
 
 /* Refuse a channel that is not acknowledged. */
 static void
@@ -263,6 +279,8 @@ sj_claim(PG_FUNCTION_ARGS)
 	values[4] = TimestampTzGetDatum(sj_now());
 	sj_owner_execute(&claim_delivered_plan, claim_delivered_sql, 5, argtypes,
 					 values, NULL, 0, put_jobs, &rs);
+	/* the scheduler delivers them again when the lease ends */
+	sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
 	if (rs.count < PG_GETARG_INT32(1))
 	{
 		values[2] = Int32GetDatum(PG_GETARG_INT32(1) - rs.count);
@@ -288,6 +306,9 @@ hold(FunctionCallInfo fcinfo, const char *what, bool zero_ok)
 	values[4] = TimestampTzGetDatum(sj_now());
 	(void) sj_run_as_extension_owner(&hold_plan, hold_sql, 5, argtypes, values,
 									 NULL, &found);
+	/* the scheduler delivers it again when the hold ends */
+	if (found)
+		sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
 	return found;
 }
 

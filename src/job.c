@@ -6,7 +6,9 @@
 
 #include "access/xact.h"
 #include "utils/builtins.h"
+#include "catalog/namespace.h"
 #include "utils/datum.h"
+#include "utils/lsyscache.h"
 
 #include "job.h"
 
@@ -52,4 +54,19 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 	job->fired_at = GetCurrentTransactionStartTimestamp();
 	MemoryContextSwitchTo(old);
 	return job;
+}
+
+/*
+ * sj_has_acknowledged_channels
+ *		Whether the installed version has acknowledged channels (0.3.0 on):
+ *		the library serves the tables of earlier versions until ALTER
+ *		EXTENSION ... UPDATE.  Inside a transaction.
+ */
+bool
+sj_has_acknowledged_channels(void)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+
+	return OidIsValid(nspid) &&
+		OidIsValid(get_relname_relid("channel_settings", nspid));
 }

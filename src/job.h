@@ -102,5 +102,6 @@ typedef struct SjJob
 } SjJob;
 
 extern SjJob *sj_job_from_spi_row(uint64 row, MemoryContext mcxt);
+extern bool sj_has_acknowledged_channels(void);
 
 #endif							/* SJ_JOB_H */

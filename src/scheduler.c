@@ -64,6 +64,9 @@
 #define SJ_RETRY_MIN_MS		100
 #define SJ_RETRY_MAX_MS		10000
 
+/* Delay before looking again at due jobs that other transactions lock. */
+#define SJ_LOCKED_RETRY_MS	10
+
 static int	my_dbslot = -1;
 
 /*
@@ -110,7 +113,7 @@ static const char *const fire_sql =
  * plain channels move to job_history as before (kind 0); jobs of
  * acknowledged channels stay in jobs, in flight, with one more delivery and
  * the deadline of their acknowledgement as run_at, doubling from
- * ack_timeout with each delivery (kind 1); those whose last delivery went
+ * ack_timeout with each delivery up to a day (or ack_timeout) (kind 1); those whose last delivery went
  * unacknowledged move to job_history as dead letters, NOTIFYed on the dead
  * letter channel if there is one (kind 2).  Rows: kind, id, channel,
  * job_key, run_at (the first), payload (or, kind 2, the job's channel),
@@ -150,8 +153,9 @@ static const char *const fire_ack_sql =
 "    due_at = COALESCE(j.due_at, j.run_at), "
 "    first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), "
 "    lease_until = NULL, "
-"    run_at = $2 OPERATOR(pg_catalog.+) (d.ack_timeout OPERATOR(pg_catalog.*) "
-"      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8) "
+"    run_at = $2 OPERATOR(pg_catalog.+) LEAST(d.ack_timeout OPERATOR(pg_catalog.*) "
+"      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8, "
+"      GREATEST(d.ack_timeout, '1 day'::pg_catalog.interval)) "
 "  FROM due d WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
 "    AND j.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
 "  RETURNING j.id, j.channel, j.job_key, j.due_at, j.payload, j.attempts, j.run_at) "
@@ -314,8 +318,7 @@ fire_batch(int limit)
 	int			c;
 
 	/* acknowledged channels exist from 0.3.0 on */
-	ack = OidIsValid(get_relname_relid("channel_settings",
-									   get_namespace_oid(SJ_EXTENSION_NAME, false)));
+	ack = sj_has_acknowledged_channels();
 	if (ack)
 	{
 		if (fire_ack_plan == NULL)
@@ -596,7 +599,17 @@ fire_step(MemoryContext mcxt)
 	/* nothing to send first: plan in this transaction, saving one */
 	planned = fired == 0;
 	if (planned)
+	{
 		next = plan();
+
+		/*
+		 * Due, yet nothing fired: the due jobs are locked by transactions
+		 * that act on them (an ack, a cancel, a reschedule).  Look again
+		 * shortly rather than spin; their commit or rollback decides.
+		 */
+		if (next <= sj_xact_now() && !SjShmem->dbs[my_dbslot].paused)
+			next = TimestampTzPlusMilliseconds(sj_now(), SJ_LOCKED_RETRY_MS);
+	}
 	end_step();
 	return fired >= sj_batch_size ? DT_NOBEGIN : next;
 }

@@ -144,16 +144,6 @@ jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles,
 									 values, NULL, &found);
 }
 
-/* Whether this database's extension has channel grants (0.3.0 on). */
-static bool
-has_channel_grants(void)
-{
-	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
-
-	return OidIsValid(nspid) &&
-		OidIsValid(get_relname_relid("channel_grants", nspid));
-}
-
 static void
 check_drop_role(DropRoleStmt *stmt)
 {
@@ -174,7 +164,7 @@ check_drop_role(DropRoleStmt *stmt)
 				 errhint("Cancel them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
 
 	/* channel grants are like privileges: DROP OWNED BY removes them */
-	if (!has_channel_grants())
+	if (!sj_has_acknowledged_channels())
 		return;
 	n = jobs_of_roles(&count_grants_plan,
 					  "SELECT pg_catalog.count(*) FROM scheduled_jobs.channel_grants "
@@ -357,7 +347,7 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 		(void) jobs_of_roles(&cancel_owned_plan,
 							 SJ_CANCEL_JOBS_SQL("owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"),
 							 ((DropOwnedStmt *) parsetree)->roles, NULL);
-		if (has_channel_grants())
+		if (sj_has_acknowledged_channels())
 			(void) jobs_of_roles(&drop_grants_plan,
 								 "WITH d AS (DELETE FROM scheduled_jobs.channel_grants "
 								 "  WHERE consumer::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "

@@ -21,7 +21,7 @@ BEGIN
 	END LOOP;
 END $$;
 
-SELECT plan(29);
+SELECT plan(33);
 
 CREATE ROLE sj_ak_app NOLOGIN;
 CREATE ROLE sj_ak_mailer NOLOGIN;
@@ -32,7 +32,7 @@ GRANT USAGE ON SCHEMA sj_ak TO PUBLIC;
 CREATE TABLE sj_ak.effects (job_id bigint, delivery int);
 GRANT ALL ON sj_ak.effects TO PUBLIC;
 
-SELECT scheduled_jobs.configure_channel('sj_ak', '300 ms', 3, 'sj_ak_dead') AS c \gset
+SELECT scheduled_jobs.configure_channel('sj_ak', '300 ms', 4, 'sj_ak_dead') AS c \gset
 SELECT scheduled_jobs.grant_channel('sj_ak', 'sj_ak_mailer') AS g \gset
 
 -- 1. nobody listening: delivered, not acknowledged, delivered again
@@ -106,8 +106,8 @@ SELECT scheduled_jobs.cancel_job(:c3b) AS x \gset
 SET ROLE sj_ak_app;
 SELECT scheduled_jobs.schedule_job(now(), channel => 'sj_ak', payload => '{"n": 5}') AS j5 \gset
 RESET ROLE;
-SELECT ok(pg_temp.sj_wait(format($$EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id = %s AND state = 'dead' AND attempts = 3)$$, :j5), 10),
-	'after 3 unacknowledged deliveries: a dead letter');
+SELECT ok(pg_temp.sj_wait(format($$EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id = %s AND state = 'dead' AND attempts = 4)$$, :j5), 12),
+	'after 4 unacknowledged deliveries: a dead letter');
 SELECT is((SELECT dead_letters FROM scheduled_jobs.channels WHERE channel = 'sj_ak'), 1::bigint, 'counted in the channels view');
 SELECT scheduled_jobs.redrive(:j5) AS redriven \gset
 SELECT ok(:'redriven'::boolean AND pg_temp.sj_wait(format('(SELECT attempts FROM scheduled_jobs.jobs WHERE id = %s) >= 1', :j5), 5),
@@ -124,6 +124,46 @@ SELECT scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_ak'
 RESET ROLE;
 SELECT is((SELECT format('%s %s %s', due_at IS NULL, attempts, lease_until IS NULL) FROM scheduled_jobs.jobs WHERE id = :j6),
 	't 0 t', 'replaced by its job_key: not in flight any more, no deliveries, not claimable until due');
+
+-- 7. a consumer that keeps failing a job: no delivery past max_deliveries,
+-- a dead letter (claims with short leases, never acked)
+SET ROLE sj_ak_app;
+SELECT scheduled_jobs.schedule_job(now(), channel => 'sj_ak', payload => '{"n": 7}', job_key => 'sj_ak:poison') AS j7 \gset
+RESET ROLE;
+SELECT pg_temp.sj_wait(format('(SELECT attempts FROM scheduled_jobs.jobs WHERE id = %s) >= 1', :j7), 5) AS w \gset
+SET ROLE sj_ak_mailer;
+CREATE TEMP TABLE deliveries (d int);
+DO $$
+BEGIN
+	FOR i IN 1..30 LOOP
+		INSERT INTO deliveries SELECT delivery FROM scheduled_jobs.claim('sj_ak', 10, '50 ms') WHERE envelope->>'job_key' = 'sj_ak:poison';
+		PERFORM pg_sleep(0.06);
+	END LOOP;
+END $$;
+SELECT ok(coalesce((SELECT max(d) FROM deliveries), 0) <= 4, 'claim() never hands out a delivery past max_deliveries');
+DROP TABLE deliveries;
+RESET ROLE;
+SELECT ok(pg_temp.sj_wait(format($$EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id = %s AND state = 'dead')$$, :j7), 5),
+	'the job a consumer keeps failing becomes a dead letter');
+
+-- 8. nack wakes the scheduler: delivered again at once, not at max_sleep
+SET ROLE sj_ak_app;
+SELECT scheduled_jobs.schedule_job(now(), channel => 'sj_ak', payload => '{"n": 8}') AS j8 \gset
+RESET ROLE;
+SELECT pg_temp.sj_wait(format('(SELECT attempts FROM scheduled_jobs.jobs WHERE id = %s) >= 1', :j8), 5) AS w \gset
+SET ROLE sj_ak_mailer;
+SELECT delivery AS d8 FROM scheduled_jobs.claim('sj_ak', 1, '1 hour') \gset
+SELECT scheduled_jobs.nack(:j8, :d8, '0') AS n8 \gset
+RESET ROLE;
+SELECT ok(pg_temp.sj_wait(format('(SELECT attempts FROM scheduled_jobs.jobs WHERE id = %s) > %s', :j8, :d8), 3),
+	'given back with nack(): delivered again within 3 s');
+
+-- 9. rescheduling a job in flight lands it: delivered anew at its new time
+SELECT scheduled_jobs.reschedule_job(:j8, now() + interval '1 hour') AS r8 \gset
+SET ROLE sj_ak_mailer;
+SELECT is((SELECT count(*) FROM scheduled_jobs.claim('sj_ak', 10) WHERE id = :j8), 0::bigint,
+	'rescheduled an hour ahead: not claimable now');
+RESET ROLE;
 
 -- clean up
 SELECT count(scheduled_jobs.cancel_job(id)) AS cancelled FROM scheduled_jobs.jobs WHERE channel LIKE 'sj\_ak%' \gset
