@@ -14,8 +14,10 @@ OBJS = \
 	src/shmem.o \
 	src/launcher.o \
 	src/scheduler.o \
+	src/fire.o \
 	src/dispatch.o \
 	src/api.o \
+	src/target.o \
 	src/consumer.o \
 	src/insert.o \
 	src/owner_sql.o \

@@ -20,32 +20,23 @@
 
 #include <math.h>
 
-#include "access/htup_details.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
-#include "funcapi.h"
 #include "miscadmin.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
 #include "tcop/utility.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
-#include "utils/fmgrprotos.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
-#include "utils/regproc.h"
-#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "current_job.h"
-#include "envelope.h"
 #include "insert.h"
 #include "job.h"
 #include "owner_sql.h"
 #include "shmem.h"
+#include "target.h"
 
 PG_FUNCTION_INFO_V1(sj_schedule_job);
 PG_FUNCTION_INFO_V1(sj_cancel_job_by_id);
@@ -191,176 +182,6 @@ check_run_at(TimestampTz run_at)
 }
 
 /*
- * resolve_procedure
- *		The OID of the procedure named by the possibly qualified, possibly
- *		quoted name, taking one jsonb argument; the name may also carry its
- *		argument list, 'schema.name(jsonb)'.  Errors if it does not exist or
- *		is not a procedure.  Checks no privilege.
- */
-static Oid
-resolve_procedure(const char *procedure)
-{
-	Oid			procoid;
-	bool		with_args = false;
-	bool		quoted = false;
-	List	   *names;
-	char	   *name = pstrdup(procedure);
-
-	/* the name ends at the first '(' outside double quotes */
-	for (char *c = name; *c; c++)
-	{
-		if (*c == '"')
-			quoted = !quoted;
-		else if (*c == '(' && !quoted)
-		{
-			*c = '\0';
-			with_args = true;
-			break;
-		}
-	}
-	names = stringToQualifiedNameList(name);
-	if (list_length(names) > 2)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_NAME),
-				 errmsg("invalid procedure name \"%s\"", procedure),
-				 errdetail("Too many dotted names."),
-				 errhint("Name the procedure as schema.name or name.")));
-
-	if (with_args)
-	{
-		LOCAL_FCINFO(fcinfo, 1);
-		Datum		d;
-
-		InitFunctionCallInfoData(*fcinfo, NULL, 1, InvalidOid, NULL, NULL);
-		fcinfo->args[0].value = CStringGetTextDatum(procedure);
-		fcinfo->args[0].isnull = false;
-		d = to_regprocedure(fcinfo);
-		procoid = fcinfo->isnull ? InvalidOid : DatumGetObjectId(d);
-	}
-	else
-	{
-		ObjectWithArgs *owa = makeNode(ObjectWithArgs);
-
-		owa->objname = names;
-		owa->objargs = list_make1(makeTypeNameFromOid(JSONBOID, -1));
-		/* OBJECT_ROUTINE: functions too, to tell them apart below */
-		procoid = LookupFuncWithArgs(OBJECT_ROUTINE, owa, true);
-	}
-	if (!OidIsValid(procoid))
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_FUNCTION),
-				 errmsg(with_args ? "procedure %s does not exist" : "procedure %s(jsonb) does not exist",
-						procedure),
-				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
-	if (with_args)
-	{
-		Oid		   *argtypes;
-		int			nargs;
-
-		(void) get_func_signature(procoid, &argtypes, &nargs);
-		if (nargs != 1 || argtypes[0] != JSONBOID)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_FUNCTION),
-					 errmsg("procedure %s does not take one jsonb argument", procedure),
-					 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
-	}
-	if (get_func_prokind(procoid) != PROKIND_PROCEDURE)
-		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("%s is not a procedure", format_procedure(procoid)),
-				 errhint("Jobs run procedures with CALL: use CREATE PROCEDURE.")));
-	return procoid;
-}
-
-/*
- * Check a procedure target and return its canonical qualified name: the
- * caller may execute it, it is not temporary, and the CALL the executor
- * makes, CALL schema.name(payload), finds exactly this procedure.
- */
-static char *
-check_procedure(const char *procedure)
-{
-	Oid			procoid = resolve_procedure(procedure);
-	Oid			nspid = get_func_namespace(procoid);
-	char	   *nspname = get_namespace_name(nspid);
-	char	   *name = get_func_name(procoid);
-	AclResult	aclresult;
-	Oid			argtypes[1] = {JSONBOID};
-	Oid			funcid;
-	Oid			rettype;
-	bool		retset;
-	int			nvargs;
-	Oid			vatype;
-	Oid		   *true_typeids;
-	List	   *argdefaults;
-	FuncDetailCode fd;
-
-	aclresult = pg_proc_aclcheck(procoid, GetUserId(), ACL_EXECUTE);
-	if (aclresult != ACLCHECK_OK)
-		aclcheck_error(aclresult, OBJECT_PROCEDURE, name);
-
-	/* another session may own that schema, and its own "name", at fire time */
-	if (isAnyTempNamespace(nspid))
-		ereport(ERROR,
-				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
-				 errmsg("cannot schedule temporary procedure \"%s\"", name),
-				 errdetail("Temporary objects end with their session; by the time the job runs, another session's procedure may have its name."),
-				 errhint("Create the procedure in a permanent schema.")));
-
-	/* what CALL schema.name($1) will resolve to, as transformCallStmt does */
-	fd = func_get_detail(list_make2(makeString(nspname), makeString(name)),
-						 NIL, NIL, 1, argtypes, true, true, true,
-						 &funcid, &rettype, &retset, &nvargs, &vatype,
-						 &true_typeids, &argdefaults);
-	if (fd == FUNCDETAIL_MULTIPLE)
-		ereport(ERROR,
-				(errcode(ERRCODE_AMBIGUOUS_FUNCTION),
-				 errmsg("procedure %s is ambiguous", format_procedure(procoid)),
-				 errdetail("CALL %s(payload) matches more than one procedure of that name.",
-						   quote_qualified_identifier(nspname, name)),
-				 errhint("Give the job's procedure a name of its own, without overloads that take a jsonb first.")));
-	if (fd != FUNCDETAIL_PROCEDURE || funcid != procoid)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_FUNCTION_DEFINITION),
-				 errmsg("procedure %s cannot be called with a payload alone", format_procedure(procoid)),
-				 errdetail("The executor calls CALL %s(payload); output parameters and parameters without defaults cannot be given.",
-						   quote_qualified_identifier(nspname, name)),
-				 errhint("A job's procedure takes one jsonb argument: CREATE PROCEDURE name(payload jsonb).")));
-
-	return quote_qualified_identifier(nspname, name);
-}
-
-/* Check a NOTIFY target: the channel name and the size of the envelope. */
-static void
-check_channel(const char *channel, const char *job_key, Jsonb *payload)
-{
-	Size		env;
-	char	   *payload_text;
-
-	if (channel[0] == '\0')
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("channel must not be empty")));
-	if (strlen(channel) > SJ_CHANNEL_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("channel name too long"),
-				 errdetail("Channel names are at most %d bytes; this one has %zu.",
-						   SJ_CHANNEL_MAX, strlen(channel))));
-
-	payload_text = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
-	env = sj_envelope_max_size(job_key, strlen(payload_text));
-	if (env > SJ_NOTIFY_PAYLOAD_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("job too large for NOTIFY"),
-				 errdetail("Its NOTIFY envelope can take %zu bytes; NOTIFY payloads are at most %d bytes.",
-						   env, SJ_NOTIFY_PAYLOAD_MAX),
-				 errhint("Keep large data in a table and put its key in the payload.")));
-	pfree(payload_text);
-}
-
-/*
  * schedule_job(run_at, channel, procedure, payload, job_key, max_attempts,
  *				timeout, group_commit) returns bigint
  *
@@ -464,10 +285,10 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	if (!PG_ARGISNULL(SCHEDULE_ARG_CHANNEL))
 	{
 		channel = text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_CHANNEL));
-		check_channel(channel, job_key, payload);
+		sj_check_channel(channel, job_key, payload);
 	}
 	else
-		procedure = check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_PROCEDURE)));
+		procedure = sj_check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_PROCEDURE)));
 
 	/* the row, by the column map; sj_insert_job fills in the rest */
 	memset(nulls, true, sizeof(nulls));

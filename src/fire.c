@@ -1,0 +1,370 @@
+/*
+ * fire.c
+ *		Firing due NOTIFY jobs: the scheduler's fire step.
+ *
+ * Firing a NOTIFY job moves it from jobs to job_history and queues its NOTIFY
+ * in the same transaction: both commit or neither does.  Many jobs go in one
+ * transaction, as NOTIFY serialises committing transactions cluster-wide.
+ * On an acknowledged channel the job stays in jobs instead, in flight: its
+ * deliveries counted, its deadline as run_at, delivered again when that
+ * passes, a dead letter after the last (the same statement does all).
+ *
+ * After a batch failed, the next ones are fired in subtransactions, in
+ * halves, down to one job, which is then set aside with its error (retried
+ * later like a failed procedure job, and kept in jobs with run_at infinity
+ * if even that cannot be recorded), so one job that cannot fire never holds
+ * up the others.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/async.h"
+#include "executor/spi.h"
+#include "utils/builtins.h"
+#include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
+#include "utils/resowner.h"
+
+#include "attempt.h"
+#include "clock.h"
+#include "envelope.h"
+#include "fire.h"
+#include "guc.h"
+#include "job.h"
+#include "worker.h"
+
+/* the last fire step failed: fire in subtransactions, halving on error */
+static bool careful = false;
+
+static SPIPlanPtr fire_plan = NULL;
+static SPIPlanPtr fire_ack_plan = NULL;
+static SPIPlanPtr first_due_plan = NULL;
+static SPIPlanPtr set_aside_plan = NULL;
+
+/*
+ * Fire up to $1 NOTIFY jobs due at $2 (sj_xact_now()).  The due ids as an array,
+ * not a join: a plan made while the table was empty must not turn into a join
+ * that reads every pending job once the table holds millions.
+ */
+static const char *const fire_sql =
+"WITH fired AS ("
+"  DELETE FROM scheduled_jobs.jobs "
+"  WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT id FROM scheduled_jobs.jobs "
+"    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED)) "
+"  RETURNING " SJ_JOB_COLUMNS ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"   attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, " SJ_STATE_NOTIFIED ", "
+"   pg_catalog.now(), pg_catalog.clock_timestamp() "
+"FROM fired ORDER BY run_at, id "
+"RETURNING id, channel, job_key, run_at, payload::pg_catalog.text";
+
+/*
+ * The same with acknowledged channels (0.3.0), in one statement: jobs of
+ * plain channels move to job_history as before (kind 0); jobs of
+ * acknowledged channels stay in jobs, in flight, with one more delivery and
+ * the deadline of their acknowledgement as run_at, doubling from
+ * ack_timeout with each delivery up to a day (or ack_timeout) (kind 1); those whose last delivery went
+ * unacknowledged move to job_history as dead letters, NOTIFYed on the dead
+ * letter channel if there is one (kind 2).  Rows: kind, id, channel,
+ * job_key, run_at (the first), payload (or, kind 2, the job's channel),
+ * delivery, deadline.
+ */
+static const char *const fire_ack_sql =
+"WITH due AS ("
+"  SELECT j.id, s.ack_timeout, s.max_deliveries, s.dead_letter_channel "
+"  FROM scheduled_jobs.jobs j LEFT JOIN scheduled_jobs.channel_settings s "
+"    ON s.channel OPERATOR(pg_catalog.=) j.channel "
+"  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT id FROM scheduled_jobs.jobs "
+"    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
+"plain AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NULL "
+"  RETURNING j.*), "
+"plain_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
+"    timeout_ms, owner, attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, "
+"    last_error_data, " SJ_STATE_NOTIFIED ", pg_catalog.now(), pg_catalog.clock_timestamp() "
+"  FROM plain RETURNING id, channel, job_key, run_at, payload), "
+"dead AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
+"    AND j.attempts OPERATOR(pg_catalog.>=) d.max_deliveries "
+"  RETURNING j.*, d.dead_letter_channel), "
+"dead_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
+"  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
+"    timeout_ms, owner, attempts, created_at, last_error, last_error_data, " SJ_STATE_DEAD ", "
+"    first_delivered_at, pg_catalog.clock_timestamp() FROM dead RETURNING id), "
+"redo AS ("
+"  UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, "
+"    due_at = COALESCE(j.due_at, j.run_at), "
+"    first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), "
+"    lease_until = NULL, "
+"    run_at = $2 OPERATOR(pg_catalog.+) LEAST(d.ack_timeout OPERATOR(pg_catalog.*) "
+"      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8, "
+"      GREATEST(d.ack_timeout, '1 day'::pg_catalog.interval)) "
+"  FROM due d WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
+"    AND j.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
+"  RETURNING j.id, j.channel, j.job_key, j.due_at, j.payload, j.attempts, j.run_at) "
+"SELECT 0, id, channel, job_key, run_at, payload::pg_catalog.text, 0, NULL::pg_catalog.timestamptz "
+"FROM plain_h "
+"UNION ALL SELECT 1, id, channel, job_key, due_at, payload::pg_catalog.text, attempts, run_at "
+"FROM redo "
+"UNION ALL SELECT 2, id, dead_letter_channel, job_key, due_at, channel, attempts, NULL "
+"FROM dead WHERE dead_letter_channel IS NOT NULL "
+"ORDER BY 5, 2";
+
+/* the first due NOTIFY job, which a batch of one could not fire */
+static const char *const first_due_sql =
+"SELECT * FROM scheduled_jobs.jobs "
+"WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
+"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+
+/* $1 id, $2 last_error, $3 last_error_data: kept, never to fire by itself */
+static const char *const set_aside_sql =
+"UPDATE scheduled_jobs.jobs SET run_at = 'infinity', "
+"  attempts = attempts OPERATOR(pg_catalog.+) 1, last_error = $2, last_error_data = $3 "
+"WHERE id OPERATOR(pg_catalog.=) $1";
+
+/* Fire up to limit due NOTIFY jobs.  Returns how many.  With SPI. */
+static int
+fire_batch(int limit)
+{
+	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
+	Datum		values[2] = {Int32GetDatum(limit),
+	TimestampTzGetDatum(sj_xact_now())};
+	StringInfoData env;
+	uint64		n;
+	bool		ack;
+	int			c;
+
+	/* acknowledged channels exist from 0.3.0 on */
+	ack = sj_has_acknowledged_channels();
+	if (ack)
+	{
+		if (fire_ack_plan == NULL)
+			fire_ack_plan = sj_prepare(fire_ack_sql, 2, argtypes);
+		if (SPI_execute_plan(fire_ack_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not fire NOTIFY jobs");
+	}
+	else
+	{
+		if (fire_plan == NULL)
+			fire_plan = sj_prepare(fire_sql, 2, argtypes);
+		if (SPI_execute_plan(fire_plan, values, NULL, false, 0) !=
+			SPI_OK_INSERT_RETURNING)
+			elog(ERROR, "could not fire NOTIFY jobs");
+	}
+
+	initStringInfo(&env);
+	for (n = 0; n < SPI_processed; n++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[n];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int			kind;
+		int64		id;
+		char	   *channel;
+		char	   *job_key;
+		TimestampTz run_at;
+		char	   *payload;
+
+		/* the 0.2.0 statement has no kind: its rows are all plain */
+		c = ack ? 1 : 0;
+		kind = ack ? DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)) : 0;
+		id = DatumGetInt64(SPI_getbinval(tup, desc, c + 1, &isnull));
+		channel = SPI_getvalue(tup, desc, c + 2);
+		job_key = SPI_getvalue(tup, desc, c + 3);
+		run_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, c + 4, &isnull));
+		payload = SPI_getvalue(tup, desc, c + 5);
+
+		resetStringInfo(&env);
+		if (kind == 2)
+			sj_build_dead_letter_envelope(&env, id, payload, job_key,
+										  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)));
+		else if (kind == 1)
+			sj_build_envelope(&env, id, job_key, run_at,
+							  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)),
+							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull)),
+							  payload);
+		else
+			sj_build_envelope(&env, id, job_key, run_at, 0, 0, payload);
+		Async_Notify(channel, env.data);
+	}
+	pfree(env.data);
+	return (int) SPI_processed;
+}
+
+/*
+ * Run fire_batch(limit) in a subtransaction.  Returns how many fired, or -1
+ * with *edata set (in mcxt) if it failed and was rolled back.
+ */
+static int
+try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	volatile int n = -1;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		n = fire_batch(limit);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(mcxt);
+		*edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		n = -1;
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(mcxt);
+	CurrentResourceOwner = owner;
+	return n;
+}
+
+/*
+ * The first due NOTIFY job cannot fire, with edata: count it as a failed
+ * attempt (retried after a backoff, then kept as failed), or, if even that
+ * cannot be recorded, keep it in jobs with run_at infinity and the error.
+ */
+static void
+set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
+{
+	ResourceOwner owner = CurrentResourceOwner;
+	SjJob	   *job;
+	ErrorData  *volatile why = edata;
+
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		values[1] = {TimestampTzGetDatum(sj_xact_now())};
+
+	if (first_due_plan == NULL)
+		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);
+	if (SPI_execute_plan(first_due_plan, values, NULL, false, 1) !=
+		SPI_OK_SELECT)
+		elog(ERROR, "could not read the first due NOTIFY job");
+	if (SPI_processed == 0)
+		return;
+	job = sj_job_from_spi_row(0, mcxt);
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		sj_record_failed_attempt(job, why);
+		ReleaseCurrentSubTransaction();
+		why = NULL;
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(mcxt);
+		why = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(mcxt);
+	CurrentResourceOwner = owner;
+
+	if (why != NULL)
+	{
+		Oid			argtypes[3] = {INT8OID, TEXTOID, JSONBOID};
+		Datum		values[3];
+		char	   *data = psprintf("{\"sqlstate\": \"%s\"}", unpack_sql_state(why->sqlerrcode));
+
+		values[0] = Int64GetDatum(job->id);
+		values[1] = CStringGetTextDatum(why->message ? why->message : "");
+		values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(data));
+		if (set_aside_plan == NULL)
+			set_aside_plan = sj_prepare(set_aside_sql, 3, argtypes);
+		if (SPI_execute_plan(set_aside_plan, values, NULL, false, 0) !=
+			SPI_OK_UPDATE)
+			elog(ERROR, "could not set job " INT64_FORMAT " aside", job->id);
+		ereport(WARNING,
+				(errcode(why->sqlerrcode),
+				 errmsg("scheduled_jobs job " INT64_FORMAT " (NOTIFY %s) cannot fire: %s",
+						job->id, job->channel, why->message ? why->message : ""),
+				 errdetail("It stays in scheduled_jobs.jobs with run_at infinity and the error in last_error."),
+				 errhint("Fix the cause, then reschedule_job() it.")));
+	}
+}
+
+/*
+ * Whether an error may be the doing of the jobs fired, rather than of the
+ * statement or the moment: a value or constraint of job_history that a job
+ * does not meet, or an error raised by something an administrator added to
+ * the tables.  Anything else (a deadlock, a lock or resource shortage, a
+ * relation gone with DROP EXTENSION, a cancel) fails the whole step, which
+ * is tried again shortly.
+ */
+static bool
+may_be_the_jobs(ErrorData *edata)
+{
+	switch (ERRCODE_TO_CATEGORY(edata->sqlerrcode))
+	{
+		case ERRCODE_DATA_EXCEPTION:
+		case ERRCODE_INTEGRITY_CONSTRAINT_VIOLATION:
+		case ERRCODE_PROGRAM_LIMIT_EXCEEDED:
+		case ERRCODE_TRIGGERED_ACTION_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_EXCEPTION:
+		case ERRCODE_EXTERNAL_ROUTINE_INVOCATION_EXCEPTION:
+		case ERRCODE_PLPGSQL_ERROR:
+			return true;
+		default:
+			return false;
+	}
+}
+
+/*
+ * sj_fire_notify_jobs
+ *		Fire a batch of due NOTIFY jobs, halving a batch that fails down to
+ *		one job, which is set aside.  Returns how many fired.  Inside the
+ *		scheduler's transaction, with SPI.
+ */
+int
+sj_fire_notify_jobs(MemoryContext mcxt)
+{
+	int			limit = sj_batch_size;
+	int			fired;
+
+	/*
+	 * A subtransaction would give every fired row a subtransaction id that
+	 * readers must look up: fire in the step's own transaction, and only
+	 * after a failure in subtransactions of ever smaller batches.
+	 */
+	if (!careful)
+	{
+		careful = true;
+		fired = fire_batch(limit);
+		careful = false;
+		return fired;
+	}
+	for (;;)
+	{
+		ErrorData  *edata = NULL;
+		int			n = try_fire_batch(limit, &edata, mcxt);
+
+		if (n >= 0)
+		{
+			careful = false;
+			return n;
+		}
+		if (!may_be_the_jobs(edata))
+			ReThrowError(edata);
+		if (limit == 1)
+		{
+			set_aside_first_due(edata, mcxt);
+			careful = false;
+			return 0;
+		}
+		limit = Max(limit / 2, 1);
+	}
+}

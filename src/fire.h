@@ -1,0 +1,12 @@
+/*
+ * fire.h
+ *		Firing due NOTIFY jobs (the scheduler's fire step).
+ */
+#ifndef SJ_FIRE_H
+#define SJ_FIRE_H
+
+#include "utils/palloc.h"
+
+extern int	sj_fire_notify_jobs(MemoryContext mcxt);
+
+#endif							/* SJ_FIRE_H */

@@ -1,0 +1,14 @@
+/*
+ * target.h
+ *		Checking the target of a job when it is scheduled.
+ */
+#ifndef SJ_TARGET_H
+#define SJ_TARGET_H
+
+#include "utils/jsonb.h"
+
+extern char *sj_check_procedure(const char *procedure);
+extern void sj_check_channel(const char *channel, const char *job_key,
+							 Jsonb *payload);
+
+#endif							/* SJ_TARGET_H */
