@@ -192,6 +192,26 @@ best2 SJ_NOOP sj_backlog bench.noop false
 best2 SJ_NOOP_GC sj_backlog bench.noop true
 q "DELETE FROM scheduled_jobs.job_history" >/dev/null
 
+# Acknowledged channels (issue 10): $N_BACKLOG jobs in flight, consumed by 4
+# pgbench clients with claim + ack_many, one transaction per batch; against
+# pg-boss's fetch + complete of no-op jobs below, with the same batch size
+# (a quarter of the backlog, pg-boss's best case) and 100.  Sets RATE.
+sj_ack_backlog() {
+	local batch=$1 per=$(( N_BACKLOG / 4 / $1 )) t0 out
+	q "SELECT scheduled_jobs.configure_channel('sjpeers', '1 hour')" >/dev/null || die "configure"
+	q "SELECT count(scheduled_jobs.schedule_job(now(), 'sjpeers', NULL, jsonb_build_object('i', g)))
+	   FROM generate_series(1, $N_BACKLOG) g" >/dev/null || die "schedule"
+	wait_for "$N_BACKLOG jobs in flight" 60 \
+		"SELECT count(*) >= $N_BACKLOG FROM scheduled_jobs.jobs WHERE channel = 'sjpeers' AND due_at IS NOT NULL"
+	echo "SELECT scheduled_jobs.ack_many(array_agg(id)) FROM scheduled_jobs.claim('sjpeers', $batch, '1 minute');" >"$W/ack.sql"
+	t0=$(now_us)
+	out=$(pgbench -n -c 4 -j 2 -t "$per" -f "$W/ack.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench ack"; }
+	RATE=$(calc "$N_BACKLOG / (($(now_us) - $t0) / 1e6)")
+	q "DELETE FROM scheduled_jobs.job_history WHERE channel = 'sjpeers'" >/dev/null
+}
+best2 SJ_ACK sj_ack_backlog $((N_BACKLOG / 4))
+best2 SJ_ACK100 sj_ack_backlog 100
+
 phase "backlog graphile-worker"
 log "peers: backlog, graphile-worker: concurrency 4, localQueue.size 500, completeJobBatchDelay 0"
 best2 GW_INS peer_backlog gw-backlog insert
@@ -214,6 +234,10 @@ for p in "graphile-worker GW" "pg-boss BOSS"; do
 	backlog_row "$1" "no-op task" "$SJ_NOOP" "${!pn}" "jobs/s until all done (sj: procedure jobs, one commit each)"
 	backlog_row "$1" "no-op task" "$SJ_NOOP_GC" "${!pn}" "jobs/s until all done (sj: procedure jobs, group_commit)"
 done
+backlog_row "pg-boss" "no-op task" "$SJ_ACK" "$BOSS_NOOP" \
+	"jobs/s until all done (sj: acknowledged channel, claim + ack_many, 4 clients, batches of $((N_BACKLOG / 4)); pg-boss: fetch + complete, same batch)"
+backlog_row "pg-boss" "no-op task" "$SJ_ACK100" "$BOSS_NOOP" \
+	"jobs/s until all done (sj: as above, batches of 100; pg-boss: batches of $((N_BACKLOG / 4)))"
 
 # ------------------------------------------------------------ pg_cron, part 2
 # scheduled_jobs: N_GRID procedure jobs due at whole seconds, lag = CALL
