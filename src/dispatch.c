@@ -93,20 +93,23 @@ collect_lost_attempts(int dbslot, bool at_start)
 	SjExecutorSlot *ex = sj_executor_slots(dbslot);
 	Oid			dboid = SjShmem->dbs[dbslot].dboid;
 	bool		deferred = false;
+	bool	   *gone = palloc(SjShmem->max_executors * sizeof(bool));
 
 	if (seen == NULL)
 		seen = MemoryContextAllocZero(TopMemoryContext,
 									  SjShmem->max_executors * sizeof(bool));
+	/* which executors are gone, in one look; their files are read after */
+	LWLockAcquire(SjShmem->lock, LW_SHARED);
+	for (int e = 0; e < SjShmem->max_executors; e++)
+		gone[e] = ex[e].pid == 0 && !ex[e].reserved && (at_start || seen[e]);
+	LWLockRelease(SjShmem->lock);
+
 	for (int e = 0; e < SjShmem->max_executors; e++)
 	{
 		SjInflightState how;
 		int64		job_id;
-		bool		gone;
 
-		LWLockAcquire(SjShmem->lock, LW_SHARED);
-		gone = ex[e].pid == 0 && !ex[e].reserved && (at_start || seen[e]);
-		LWLockRelease(SjShmem->lock);
-		if (!gone)
+		if (!gone[e])
 			continue;
 		seen[e] = false;
 		job_id = sj_inflight_collect(dboid, e, &how);
@@ -122,6 +125,7 @@ collect_lost_attempts(int dbslot, bool at_start)
 			deferred = true;
 		}
 	}
+	pfree(gone);
 	return deferred;
 }
 
