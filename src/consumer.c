@@ -103,11 +103,16 @@ static const char *const ack_many_sql = ACK_SQL("ANY");
 "    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
 " ORDER BY j.due_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 
-/* ... then those due that the scheduler has not delivered yet */
+/*
+ * ... then those due that the scheduler has not delivered yet, if the
+ * channel is acknowledged (both statements find nothing on a plain one)
+ */
 #define DUE_JOBS \
 "SELECT j.id FROM scheduled_jobs.jobs j " \
 "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NULL " \
-"  AND j.run_at OPERATOR(pg_catalog.<=) $5" MAY_ACT \
+"  AND j.run_at OPERATOR(pg_catalog.<=) $5 " \
+"  AND EXISTS (SELECT FROM scheduled_jobs.channel_settings s " \
+"    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
 " ORDER BY j.run_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 
 static const char *const claim_delivered_sql = CLAIM_SQL(DELIVERED_JOBS);
@@ -267,7 +272,6 @@ sj_claim(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_jobs must be at least 1")));
 	check_interval(PG_GETARG_INTERVAL_P(2), "lease", false);
-	check_acknowledged(PG_GETARG_TEXT_PP(0));
 
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -279,13 +283,21 @@ sj_claim(PG_FUNCTION_ARGS)
 	values[4] = TimestampTzGetDatum(sj_now());
 	sj_owner_execute(&claim_delivered_plan, claim_delivered_sql, 5, argtypes,
 					 values, NULL, 0, put_jobs, &rs);
-	/* the scheduler delivers them again when the lease ends */
-	sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
 	if (rs.count < PG_GETARG_INT32(1))
 	{
 		values[2] = Int32GetDatum(PG_GETARG_INT32(1) - rs.count);
 		sj_owner_execute(&claim_due_plan, claim_due_sql, 5, argtypes, values,
 						 NULL, 0, put_jobs, &rs);
+	}
+	if (rs.count > 0)
+	{
+		/* the scheduler delivers them again when the lease ends */
+		sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
+	}
+	else
+	{
+		/* nothing: say why if the channel is not acknowledged */
+		check_acknowledged(PG_GETARG_TEXT_PP(0));
 	}
 	return (Datum) 0;
 }
