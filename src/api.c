@@ -92,17 +92,27 @@ static const char *const schedule_sql_0_1_0 = UPSERT_SQL("", "", "");
 
 #define CANCEL_SQL(cond) SJ_CANCEL_JOBS_SQL(cond MEMBER_OF_OWNER)
 
-#define RESCHEDULE_SQL(cond) \
-	"UPDATE scheduled_jobs.jobs SET run_at = $3 " \
+/*
+ * RESCHEDULE_SQL(cond, set): set is the extra SET of the tables with
+ * acknowledged channels (0.3.0), LAND: a job in flight that is rescheduled
+ * is delivered anew at its new time.
+ */
+#define RESCHEDULE_SQL(cond, set) \
+	"UPDATE scheduled_jobs.jobs SET run_at = $3" set " " \
 	"WHERE " cond MEMBER_OF_OWNER " RETURNING id"
+#define LAND ", due_at = NULL, first_delivered_at = NULL, lease_until = NULL"
 
 #define BY_ID "id OPERATOR(pg_catalog.=) $1"
 #define BY_KEY "job_key OPERATOR(pg_catalog.=) $1"
 
 static const char *const cancel_by_id_sql = CANCEL_SQL(BY_ID);
 static const char *const cancel_by_key_sql = CANCEL_SQL(BY_KEY);
-static const char *const reschedule_by_id_sql = RESCHEDULE_SQL(BY_ID);
-static const char *const reschedule_by_key_sql = RESCHEDULE_SQL(BY_KEY);
+
+/* by [by_key][0.3.0 or later] */
+static const char *const reschedule_sql[2][2] = {
+	{RESCHEDULE_SQL(BY_ID, ""), RESCHEDULE_SQL(BY_ID, LAND)},
+	{RESCHEDULE_SQL(BY_KEY, ""), RESCHEDULE_SQL(BY_KEY, LAND)}
+};
 static const char *const find_by_id_sql =
 "SELECT id FROM scheduled_jobs.jobs WHERE " BY_ID MEMBER_OF_OWNER;
 static const char *const find_by_key_sql =
@@ -129,21 +139,12 @@ static SPIPlanPtr schedule_plan_0_1_0 = NULL;
 static SPIPlanPtr schedule_plan_0_2_0 = NULL;
 static SPIPlanPtr cancel_by_id_plan = NULL;
 static SPIPlanPtr cancel_by_key_plan = NULL;
-static SPIPlanPtr reschedule_by_id_plan = NULL;
-static SPIPlanPtr reschedule_by_key_plan = NULL;
+static SPIPlanPtr reschedule_plans[2][2];
 static SPIPlanPtr find_by_id_plan = NULL;
-static SPIPlanPtr land_plan = NULL;
 static SPIPlanPtr find_by_key_plan = NULL;
 static SPIPlanPtr detach_key_plan = NULL;
 static SPIPlanPtr rearm_plan = NULL;
 
-/*
- * A job of an acknowledged channel that is rescheduled is no longer in
- * flight: it is delivered anew at its new time ($1 id).
- */
-static const char *const land_sql =
-"UPDATE scheduled_jobs.jobs SET due_at = NULL, first_delivered_at = NULL, "
-"  lease_until = NULL WHERE " BY_ID " AND due_at IS NOT NULL RETURNING id";
 
 /* Longest job_key: well within what a btree index entry can hold. */
 #define SJ_JOB_KEY_MAX 1024
@@ -368,6 +369,19 @@ run_for_caller(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key,
 									 found);
 }
 
+/* Move the pending job with id or job_key $1 to run_at, for the caller. */
+static bool
+run_reschedule(bool by_key, Datum key, TimestampTz run_at)
+{
+	int			v = sj_has_acknowledged_channels() ? 1 : 0;
+	bool		found;
+
+	(void) run_for_caller(&reschedule_plans[by_key][v], reschedule_sql[by_key][v],
+						  by_key ? TEXTOID : INT8OID, key,
+						  TimestampTzGetDatum(run_at), (Datum) 0, &found);
+	return found;
+}
+
 /*
  * The job running in this process reschedules itself: its run goes on to
  * job_history as usual, and the rescheduling makes the next run.  If a
@@ -383,16 +397,13 @@ reschedule_self(const SjJob *cur, TimestampTz run_at)
 	if (cur->job_key)
 	{
 		detach_current_key(cur->job_key);
-		(void) run_for_caller(&reschedule_by_key_plan, reschedule_by_key_sql,
-							  TEXTOID, CStringGetTextDatum(cur->job_key),
-							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
+		found = run_reschedule(true, CStringGetTextDatum(cur->job_key), run_at);
 	}
 	else if (sj_current_rearmed() != 0)
 	{
 		/* keyless: the next run made by an earlier call of this run */
-		(void) run_for_caller(&reschedule_by_id_plan, reschedule_by_id_sql,
-							  INT8OID, Int64GetDatum(sj_current_rearmed()),
-							  TimestampTzGetDatum(run_at), (Datum) 0, &found);
+		found = run_reschedule(false, Int64GetDatum(sj_current_rearmed()),
+							   run_at);
 	}
 	if (found)
 		return true;
@@ -486,8 +497,7 @@ sj_cancel_job_by_key(PG_FUNCTION_ARGS)
 
 /* Shared body of the reschedule_job() variants. */
 static Datum
-reschedule(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
-		   bool is_self)
+reschedule(PG_FUNCTION_ARGS, bool by_key, bool is_self)
 {
 	TimestampTz run_at = PG_GETARG_TIMESTAMPTZ(1);
 	bool		found;
@@ -497,20 +507,7 @@ reschedule(PG_FUNCTION_ARGS, SPIPlanPtr *plan, const char *sql, Oid keytype,
 	if (is_self)
 		found = reschedule_self(sj_current_job(), run_at);
 	else
-	{
-		int64		id = run_for_caller(plan, sql, keytype, PG_GETARG_DATUM(0),
-										TimestampTzGetDatum(run_at), (Datum) 0,
-										&found);
-
-		if (found && sj_has_acknowledged_channels())
-		{
-			bool		landed;
-
-			(void) run_for_caller(&land_plan, land_sql, INT8OID,
-								  Int64GetDatum(id), (Datum) 0, (Datum) 0,
-								  &landed);
-		}
-	}
+		found = run_reschedule(by_key, PG_GETARG_DATUM(0), run_at);
 	if (found)
 	{
 		sj_note_jobs_changed();
@@ -525,8 +522,7 @@ sj_reschedule_job_by_id(PG_FUNCTION_ARGS)
 {
 	const SjJob *cur = sj_current_job();
 
-	return reschedule(fcinfo, &reschedule_by_id_plan, reschedule_by_id_sql,
-					  INT8OID, cur && cur->id == PG_GETARG_INT64(0));
+	return reschedule(fcinfo, false, cur && cur->id == PG_GETARG_INT64(0));
 }
 
 /* reschedule_job(job_key text, run_at timestamptz) returns boolean */
@@ -536,7 +532,6 @@ sj_reschedule_job_by_key(PG_FUNCTION_ARGS)
 	const SjJob *cur = sj_current_job();
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(0));
 
-	return reschedule(fcinfo, &reschedule_by_key_plan,
-					  reschedule_by_key_sql, TEXTOID,
+	return reschedule(fcinfo, true,
 					  cur && cur->job_key && strcmp(cur->job_key, key) == 0);
 }
