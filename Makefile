@@ -33,7 +33,7 @@ OBJS = \
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # released install scripts, kept to test upgrades from them, and the upgrades
-DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
+DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql sql/$(EXTENSION)--0.3.0.sql $(wildcard sql/$(EXTENSION)--*--*.sql)
 
 # pg_regress tests, named one by one (sql/ also holds the install script).
 # make installcheck runs them on a temporary instance of its own with the
