@@ -29,7 +29,9 @@ OBJS = \
 	src/inflight.o \
 	src/attempt.o \
 	src/call.o \
-	src/executor.o
+	src/executor.o \
+	src/cron.o \
+	src/cron_sql.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql
 # released install scripts, kept to test upgrades from them, and the upgrades
@@ -41,7 +43,7 @@ DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql sql/$(EXTENSION)-
 # extension; initdb refuses root, so run it as another user.  TEMP_INSTANCE=
 # (empty) runs them on the server of PGHOST/PGPORT instead, which must
 # preload the library: test/run.sh does so on its shared cluster.
-REGRESS = schedule_api roles channels upgrade
+REGRESS = schedule_api cron roles channels upgrade
 TEMP_INSTANCE ?= tmp_check
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ifneq ($(TEMP_INSTANCE),)
