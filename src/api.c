@@ -26,6 +26,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "tcop/utility.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
@@ -34,6 +35,7 @@
 #include "current_job.h"
 #include "insert.h"
 #include "job.h"
+#include "occurrence.h"
 #include "owner_sql.h"
 #include "shmem.h"
 #include "target.h"
@@ -55,17 +57,19 @@ enum
 	SCHEDULE_ARG_MAX_ATTEMPTS,
 	SCHEDULE_ARG_TIMEOUT,
 	SCHEDULE_ARG_GROUP_COMMIT,	/* since 0.2.0 */
+	SCHEDULE_ARG_EXPIRES_AT,	/* since 0.4.0 */
 	SCHEDULE_NARGS
 };
 
 /*
  * Upsert of a job with a job_key: $1..$8 are the columns run_at .. owner of
- * the column map, $9 group_commit.  UPSERT_SQL(extra column, extra value,
- * extra SET) so that the tables of 0.1.0 (no group_commit) and 0.2.0 (no
- * acknowledged channels) are served too until ALTER EXTENSION ... UPDATE.
- * A replaced job starts afresh: not in flight any more, if it was.
+ * the column map, $9 group_commit, $10 expires_at.  UPSERT_SQL(extra
+ * columns, extra values, extra SET) so that the tables of 0.1.0 (no
+ * group_commit), 0.2.0 (no acknowledged channels) and 0.3.0 (no firing
+ * deadlines) are served too until ALTER EXTENSION ... UPDATE.  A replaced
+ * job starts afresh: not in flight any more, if it was.
  */
-#define UPSERT_NARGS 9
+#define UPSERT_NARGS 10
 #define UPSERT_SQL(col, val, set) \
 "INSERT INTO scheduled_jobs.jobs AS j " \
 "  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner" col ") " \
@@ -80,6 +84,11 @@ enum
 "RETURNING j.id"
 
 static const char *const schedule_sql =
+UPSERT_SQL(", group_commit, expires_at", ", $9, $10",
+		   ", group_commit = excluded.group_commit, "
+		   "due_at = NULL, first_delivered_at = NULL, lease_until = NULL, "
+		   "expires_at = excluded.expires_at");
+static const char *const schedule_sql_0_3_0 =
 UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit, "
 		   "due_at = NULL, first_delivered_at = NULL, lease_until = NULL");
 static const char *const schedule_sql_0_2_0 =
@@ -91,6 +100,7 @@ static const char *const schedule_sql_0_1_0 = UPSERT_SQL("", "", "");
 	" AND pg_catalog.pg_has_role($2, owner::pg_catalog.oid, 'MEMBER')"
 
 #define CANCEL_SQL(cond) SJ_CANCEL_JOBS_SQL(cond MEMBER_OF_OWNER)
+#define CANCEL_SQL_0_3(cond) SJ_CANCEL_JOBS_SQL_0_3(cond MEMBER_OF_OWNER)
 
 /*
  * RESCHEDULE_SQL(cond, set): set is the extra SET of the tables with
@@ -105,8 +115,11 @@ static const char *const schedule_sql_0_1_0 = UPSERT_SQL("", "", "");
 #define BY_ID "id OPERATOR(pg_catalog.=) $1"
 #define BY_KEY "job_key OPERATOR(pg_catalog.=) $1"
 
-static const char *const cancel_by_id_sql = CANCEL_SQL(BY_ID);
-static const char *const cancel_by_key_sql = CANCEL_SQL(BY_KEY);
+/* by [by_key][0.4.0 or later] */
+static const char *const cancel_sql[2][2] = {
+	{CANCEL_SQL_0_3(BY_ID), CANCEL_SQL(BY_ID)},
+	{CANCEL_SQL_0_3(BY_KEY), CANCEL_SQL(BY_KEY)}
+};
 
 /* by [by_key][0.3.0 or later] */
 static const char *const reschedule_sql[2][2] = {
@@ -137,8 +150,8 @@ static const char *const rearm_sql =
 static SPIPlanPtr schedule_plan = NULL;
 static SPIPlanPtr schedule_plan_0_1_0 = NULL;
 static SPIPlanPtr schedule_plan_0_2_0 = NULL;
-static SPIPlanPtr cancel_by_id_plan = NULL;
-static SPIPlanPtr cancel_by_key_plan = NULL;
+static SPIPlanPtr schedule_plan_0_3_0 = NULL;
+static SPIPlanPtr cancel_plans[2][2];
 static SPIPlanPtr reschedule_plans[2][2];
 static SPIPlanPtr find_by_id_plan = NULL;
 static SPIPlanPtr find_by_key_plan = NULL;
@@ -200,7 +213,9 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	int32		timeout_ms = 0;
 	bool		has_timeout = false;
 	bool		group_commit = false;
-	bool		is_0_1_0 = PG_NARGS() < SCHEDULE_NARGS;
+	bool		is_0_1_0 = PG_NARGS() <= SCHEDULE_ARG_GROUP_COMMIT;
+	bool		has_expires_at = PG_NARGS() > SCHEDULE_ARG_EXPIRES_AT;
+	TimestampTz expires_at = DT_NOEND;
 	Datum		values[Natts_jobs];
 	bool		nulls[Natts_jobs];
 	bool		found = true;
@@ -259,19 +274,7 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 
 	if (!PG_ARGISNULL(SCHEDULE_ARG_TIMEOUT))
 	{
-		Interval   *timeout = PG_GETARG_INTERVAL_P(SCHEDULE_ARG_TIMEOUT);
-		double		ms;
-
-		/* in double first: months and days of any size must not wrap */
-		ms = (timeout->time +
-			  ((double) timeout->month * DAYS_PER_MONTH + timeout->day) *
-			  USECS_PER_DAY) / 1000.0;
-		if (ms < 0 || ms > PG_INT32_MAX)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("timeout must be between 0 and %d milliseconds", PG_INT32_MAX),
-					 errhint("A timeout of 0 means none.")));
-		timeout_ms = (int32) ceil(ms);
+		timeout_ms = sj_check_timeout(PG_GETARG_INTERVAL_P(SCHEDULE_ARG_TIMEOUT));
 		has_timeout = true;
 	}
 
@@ -283,10 +286,21 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 				 errmsg("group_commit applies to procedure jobs only"),
 				 errdetail("NOTIFY jobs are always fired many to a transaction.")));
 
+	if (has_expires_at && !PG_ARGISNULL(SCHEDULE_ARG_EXPIRES_AT))
+	{
+		expires_at = PG_GETARG_TIMESTAMPTZ(SCHEDULE_ARG_EXPIRES_AT);
+		if (expires_at <= run_at)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("expires_at must be later than run_at"),
+					 errdetail("A job not fired by expires_at never fires; this one could never fire."),
+					 errhint("Pass NULL for a job without a firing deadline.")));
+	}
+
 	if (!PG_ARGISNULL(SCHEDULE_ARG_CHANNEL))
 	{
 		channel = text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_CHANNEL));
-		sj_check_channel(channel, job_key, payload);
+		sj_check_channel(channel, job_key, payload, false);
 	}
 	else
 		procedure = sj_check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_PROCEDURE)));
@@ -308,6 +322,8 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	SET(Anum_jobs_timeout_ms, Int32GetDatum(timeout_ms), !has_timeout);
 	SET(Anum_jobs_owner, ObjectIdGetDatum(GetUserId()), false);
 	SET(Anum_jobs_group_commit, BoolGetDatum(group_commit), false);
+	SET(Anum_jobs_expires_at, TimestampTzGetDatum(expires_at),
+		TIMESTAMP_IS_NOEND(expires_at));
 #undef SET
 
 	if (job_key == NULL)
@@ -315,15 +331,16 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	else
 	{
 		Oid			argtypes[UPSERT_NARGS] = {TIMESTAMPTZOID, TEXTOID,
-		TEXTOID, JSONBOID, TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID};
+			TEXTOID, JSONBOID, TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID,
+		TIMESTAMPTZOID};
 		Datum		params[UPSERT_NARGS];
 		char		pnulls[UPSERT_NARGS];
 
-		/* $1..$8: run_at .. owner; $9: group_commit */
+		/* $1..$8: run_at .. owner; $9: group_commit; $10: expires_at */
 		for (int i = 0; i < UPSERT_NARGS; i++)
 		{
 			int			anum = i < 8 ? Anum_jobs_run_at + i :
-			Anum_jobs_group_commit;
+			i == 8 ? Anum_jobs_group_commit : Anum_jobs_expires_at;
 
 			params[i] = values[anum - 1];
 			pnulls[i] = nulls[anum - 1] ? 'n' : ' ';
@@ -332,12 +349,17 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 		if (is_0_1_0)
 			id = sj_run_as_extension_owner(&schedule_plan_0_1_0,
 										   schedule_sql_0_1_0,
-										   UPSERT_NARGS - 1, argtypes, params,
+										   UPSERT_NARGS - 2, argtypes, params,
 										   pnulls, &found);
 		else if (!sj_has_acknowledged_channels())
 			id = sj_run_as_extension_owner(&schedule_plan_0_2_0,
 										   schedule_sql_0_2_0,
-										   UPSERT_NARGS, argtypes, params,
+										   UPSERT_NARGS - 1, argtypes, params,
+										   pnulls, &found);
+		else if (!has_expires_at)
+			id = sj_run_as_extension_owner(&schedule_plan_0_3_0,
+										   schedule_sql_0_3_0,
+										   UPSERT_NARGS - 1, argtypes, params,
 										   pnulls, &found);
 		else
 			id = sj_run_as_extension_owner(&schedule_plan, schedule_sql,
@@ -418,26 +440,76 @@ reschedule_self(const SjJob *cur, TimestampTz run_at)
 	return found;
 }
 
+/* The result of a cancel statement: how many, and the occurrences among them. */
+typedef struct CancelResult
+{
+	int64		n;
+	int			nocc;
+	SjOccurrence *occ;
+} CancelResult;
+
+static void
+read_cancel_result(void *arg)
+{
+	CancelResult *r = arg;
+	HeapTuple	tup = SPI_tuptable->vals[0];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+	Datum		d;
+	Datum	   *ids,
+			   *schedules,
+			   *occurrences;
+	int			n;
+
+	r->n = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+	if (desc->natts < 4)
+		return;
+	d = SPI_getbinval(tup, desc, 2, &isnull);
+	if (isnull)
+		return;
+	/* palloc'd in the caller's context: SPI_finish frees the rest */
+	deconstruct_array(DatumGetArrayTypeP(d), INT8OID, 8, true,
+					  TYPALIGN_DOUBLE, &ids, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 3, &isnull)),
+					  INT8OID, 8, true, TYPALIGN_DOUBLE, &schedules, NULL, &n);
+	deconstruct_array(DatumGetArrayTypeP(SPI_getbinval(tup, desc, 4, &isnull)),
+					  TIMESTAMPTZOID, 8, true, TYPALIGN_DOUBLE, &occurrences,
+					  NULL, &n);
+	r->occ = SPI_palloc(sizeof(SjOccurrence) * n);
+	r->nocc = n;
+	for (int i = 0; i < n; i++)
+	{
+		memset(&r->occ[i], 0, sizeof(SjOccurrence));
+		r->occ[i].job_id = DatumGetInt64(ids[i]);
+		r->occ[i].schedule_id = DatumGetInt64(schedules[i]);
+		r->occ[i].occurrence_at = DatumGetTimestampTz(occurrences[i]);
+		r->occ[i].started_at = GetCurrentTransactionStartTimestamp();
+		r->occ[i].event = SJ_OCC_CANCELLED;
+	}
+}
+
 /*
  * Cancel the pending job id, waiting for a worker that runs it or has
  * claimed it to let go of it: the request makes the worker stop the job's
  * CALL (or not start it) and leave the job pending, so that the cancelling
  * statement, waiting for the job's row lock, then moves it to job_history in
- * the caller's transaction.
+ * the caller's transaction.  A cancelled occurrence of a schedule is
+ * skipped: its schedule goes on with the next one.
  */
 static bool
-cancel_pending(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key,
-			   int64 id)
+cancel_pending(bool by_key, Datum key, int64 id)
 {
 	bool		requested;
-	bool		found;
-	volatile int64 n = 0;
+	int			v = sj_has_schedules() ? 1 : 0;
+	Oid			argtypes[2] = {by_key ? TEXTOID : INT8OID, OIDOID};
+	Datum		values[2] = {key, ObjectIdGetDatum(GetUserId())};
+	CancelResult r = {0, 0, NULL};
 
 	requested = sj_request_cancel(id);
 	PG_TRY();
 	{
-		n = run_for_caller(plan, sql, keytype, key, (Datum) 0, (Datum) 0,
-						   &found);
+		sj_owner_execute(&cancel_plans[by_key][v], cancel_sql[by_key][v], 2,
+						 argtypes, values, NULL, 1, read_cancel_result, &r);
 	}
 	PG_FINALLY();
 	{
@@ -445,7 +517,9 @@ cancel_pending(SPIPlanPtr *plan, const char *sql, Oid keytype, Datum key,
 			sj_withdraw_cancel(id);
 	}
 	PG_END_TRY();
-	return n > 0;
+	if (r.nocc > 0)
+		sj_advance_schedules(r.occ, r.nocc);
+	return r.n > 0;
 }
 
 /* cancel_job(job_id bigint) returns boolean */
@@ -466,8 +540,7 @@ sj_cancel_job_by_id(PG_FUNCTION_ARGS)
 						  PG_GETARG_DATUM(0), (Datum) 0, (Datum) 0, &found);
 	if (!found)
 		PG_RETURN_BOOL(false);
-	done = cancel_pending(&cancel_by_id_plan, cancel_by_id_sql, INT8OID,
-						  PG_GETARG_DATUM(0), id);
+	done = cancel_pending(false, PG_GETARG_DATUM(0), id);
 	if (done)
 		sj_note_jobs_changed();
 	PG_RETURN_BOOL(done);
@@ -488,8 +561,7 @@ sj_cancel_job_by_key(PG_FUNCTION_ARGS)
 						PG_GETARG_DATUM(0), (Datum) 0, (Datum) 0, &found);
 	if (!found)
 		PG_RETURN_BOOL(false);
-	done = cancel_pending(&cancel_by_key_plan, cancel_by_key_sql, TEXTOID,
-						  PG_GETARG_DATUM(0), id);
+	done = cancel_pending(true, PG_GETARG_DATUM(0), id);
 	if (done)
 		sj_note_jobs_changed();
 	PG_RETURN_BOOL(done);

@@ -21,55 +21,83 @@
 #include "attempt.h"
 #include "clock.h"
 #include "guc.h"
+#include "job.h"
+#include "occurrence.h"
 #include "shmem.h"
 #include "worker.h"
 
-static SPIPlanPtr succeeded_plan = NULL;
-static SPIPlanPtr succeeded_keyed_plan = NULL;
-static SPIPlanPtr failed_plan = NULL;
+static SPIPlanPtr succeeded_plans[2];
+static SPIPlanPtr succeeded_keyed_plans[2];
+static SPIPlanPtr failed_plans[2];
+static SPIPlanPtr expired_plan = NULL;
 static SPIPlanPtr retry_plan = NULL;
 static SPIPlanPtr lost_plan = NULL;
 static SPIPlanPtr exists_plan = NULL;
 
+/*
+ * The statements that move jobs to job_history, by the columns they keep:
+ * [0] those of every version, [1] those of 0.4.0 on (sj_has_schedules).
+ */
+
 /* The jobs of $1 succeeded, in the transaction that started at $2. */
-static const char *const succeeded_sql =
-"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
-"  RETURNING " SJ_JOB_COLUMNS ") "
-"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
-"  state, fired_at, finished_at) "
-"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
-"  attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data, "
-"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() FROM done";
+#define SUCCEEDED_SQL(cols, extra) \
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) " \
+"  RETURNING " cols ") " \
+"INSERT INTO scheduled_jobs.job_history (" cols ", " \
+"  state, fired_at, finished_at) " \
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data" extra ", " \
+"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() FROM done"
+static const char *const succeeded_sql[2] = {
+	SUCCEEDED_SQL(SJ_JOB_COLUMNS, ""),
+	SUCCEEDED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at")
+};
 
 /*
  * The same, when a job of them re-armed itself: it gave its job_key to its
  * next run during the CALL, and its history row gets it back from $3, the
  * job_keys as claimed.
  */
-static const char *const succeeded_keyed_sql =
-"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) "
-"  RETURNING " SJ_JOB_COLUMNS ") "
-"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
-"  state, fired_at, finished_at) "
-"SELECT d.id, d.run_at, d.channel, d.procedure, d.payload, "
-"  COALESCE(d.job_key, k.job_key), d.max_attempts, d.timeout_ms, d.owner, "
-"  d.attempts OPERATOR(pg_catalog.+) 1, d.created_at, d.last_error, d.last_error_data, "
-"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() "
-"FROM done d LEFT JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3)) AS k(id, job_key) "
-"  ON k.id OPERATOR(pg_catalog.=) d.id";
+#define SUCCEEDED_KEYED_SQL(cols, extra) \
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) ANY ($1) " \
+"  RETURNING " cols ") " \
+"INSERT INTO scheduled_jobs.job_history (" cols ", " \
+"  state, fired_at, finished_at) " \
+"SELECT d.id, d.run_at, d.channel, d.procedure, d.payload, " \
+"  COALESCE(d.job_key, k.job_key), d.max_attempts, d.timeout_ms, d.owner, " \
+"  d.attempts OPERATOR(pg_catalog.+) 1, d.created_at, d.last_error, d.last_error_data" extra ", " \
+"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() " \
+"FROM done d LEFT JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3)) AS k(id, job_key) " \
+"  ON k.id OPERATOR(pg_catalog.=) d.id"
+static const char *const succeeded_keyed_sql[2] = {
+	SUCCEEDED_KEYED_SQL(SJ_JOB_COLUMNS, ""),
+	SUCCEEDED_KEYED_SQL(SJ_JOB_COLUMNS_0_4,
+						", d.schedule_id, d.occurrence_at, d.expires_at")
+};
 
 /*
  * The last attempt failed: $1 id, $2 fired_at, $3 last_error,
  * $4 last_error_data
  */
-static const char *const failed_sql =
+#define FAILED_SQL(cols, extra) \
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 " \
+"  RETURNING " cols ") " \
+"INSERT INTO scheduled_jobs.job_history (" cols ", " \
+"  state, fired_at, finished_at) " \
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, $3, $4" extra ", " \
+"  " SJ_STATE_FAILED ", $2, pg_catalog.clock_timestamp() FROM done"
+static const char *const failed_sql[2] = {
+	FAILED_SQL(SJ_JOB_COLUMNS, ""),
+	FAILED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at")
+};
+
+/* The job $1 was not run by its expires_at (0.4.0 on). */
+static const char *const expired_sql =
 "WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
-"  RETURNING " SJ_JOB_COLUMNS ") "
-"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", "
-"  state, fired_at, finished_at) "
-"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
-"  attempts OPERATOR(pg_catalog.+) 1, created_at, $3, $4, "
-"  " SJ_STATE_FAILED ", $2, pg_catalog.clock_timestamp() FROM done";
+"  RETURNING " SJ_JOB_COLUMNS_0_4 ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS_0_4 ", state, finished_at) "
+"SELECT " SJ_JOB_COLUMNS_0_4 ", " SJ_STATE_EXPIRED ", pg_catalog.clock_timestamp() FROM done";
 
 /* $1 id, $2 next run_at, $3 last_error, $4 last_error_data */
 static const char *const retry_sql =
@@ -138,6 +166,56 @@ error_json(ErrorData *edata)
 }
 
 /*
+ * The occurrences of schedules among jobs (SjJob *) ended so: their
+ * schedules go on, in the same transaction (occurrence.c).
+ */
+static void
+advance_schedules(List *jobs, SjOccurrenceEvent event, const char *error)
+{
+	SjOccurrence *occ = palloc0(sizeof(SjOccurrence) * list_length(jobs));
+	int			n = 0;
+	ListCell   *lc;
+
+	foreach(lc, jobs)
+	{
+		SjJob	   *job = lfirst(lc);
+
+		if (job->schedule_id == 0)
+			continue;
+		occ[n].job_id = job->id;
+		occ[n].schedule_id = job->schedule_id;
+		occ[n].occurrence_at = job->occurrence_at;
+		occ[n].started_at = job->fired_at;
+		occ[n].event = event;
+		occ[n].error = error;
+		n++;
+	}
+	if (n > 0)
+		sj_advance_schedules(occ, n);
+}
+
+/*
+ * sj_record_expired
+ *		The job was claimed past its expires_at: keep it in job_history as
+ *		expired, unrun.
+ */
+void
+sj_record_expired(SjJob *job)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job->id)};
+
+	if (expired_plan == NULL)
+		expired_plan = sj_prepare(expired_sql, 1, argtypes);
+	if (SPI_execute_plan(expired_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not expire job " INT64_FORMAT, job->id);
+	advance_schedules(list_make1(job), SJ_OCC_EXPIRED, NULL);
+	ereport(LOG,
+			(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) expired unrun: its expires_at passed before it could start",
+					job->id, job->procedure)));
+}
+
+/*
  * sj_record_succeeded
  *		Move the jobs of the list (SjJob *), all succeeded, to job_history.
  */
@@ -150,6 +228,7 @@ sj_record_succeeded(List *jobs)
 	Datum	   *ids = palloc(sizeof(Datum) * n);
 	bool		detached = false;
 	int			i = 0;
+	int			v = sj_has_schedules() ? 1 : 0;
 	ListCell   *lc;
 
 	foreach(lc, jobs)
@@ -164,9 +243,9 @@ sj_record_succeeded(List *jobs)
 	values[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());
 	if (!detached)
 	{
-		if (succeeded_plan == NULL)
-			succeeded_plan = sj_prepare(succeeded_sql, 2, argtypes);
-		if (SPI_execute_plan(succeeded_plan, values, NULL, false, 0) !=
+		if (succeeded_plans[v] == NULL)
+			succeeded_plans[v] = sj_prepare(succeeded_sql[v], 2, argtypes);
+		if (SPI_execute_plan(succeeded_plans[v], values, NULL, false, 0) !=
 			SPI_OK_INSERT)
 			elog(ERROR, "could not record succeeded jobs");
 	}
@@ -190,13 +269,14 @@ sj_record_succeeded(List *jobs)
 													   lbs,
 													   TEXTOID, -1, false,
 													   TYPALIGN_INT));
-		if (succeeded_keyed_plan == NULL)
-			succeeded_keyed_plan = sj_prepare(succeeded_keyed_sql, 3,
-											  argtypes);
-		if (SPI_execute_plan(succeeded_keyed_plan, values, NULL, false, 0) !=
+		if (succeeded_keyed_plans[v] == NULL)
+			succeeded_keyed_plans[v] = sj_prepare(succeeded_keyed_sql[v], 3,
+												  argtypes);
+		if (SPI_execute_plan(succeeded_keyed_plans[v], values, NULL, false, 0) !=
 			SPI_OK_INSERT)
 			elog(ERROR, "could not record succeeded jobs");
 	}
+	advance_schedules(jobs, SJ_OCC_SUCCEEDED, NULL);
 }
 
 /*
@@ -217,12 +297,15 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 									CStringGetDatum(error_json(edata)));
 	if (last)
 	{
+		int			v = sj_has_schedules() ? 1 : 0;
+
 		values[1] = TimestampTzGetDatum(job->fired_at);
-		if (failed_plan == NULL)
-			failed_plan = sj_prepare(failed_sql, 4, argtypes);
-		if (SPI_execute_plan(failed_plan, values, NULL, false, 0) !=
+		if (failed_plans[v] == NULL)
+			failed_plans[v] = sj_prepare(failed_sql[v], 4, argtypes);
+		if (SPI_execute_plan(failed_plans[v], values, NULL, false, 0) !=
 			SPI_OK_INSERT)
 			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
+		advance_schedules(list_make1(job), SJ_OCC_FAILED, edata->message);
 	}
 	else
 	{

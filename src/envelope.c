@@ -5,6 +5,10 @@
  *		on an acknowledged channel, with its delivery and its deadline:
  *			{"id": 17, "job_key": null, "run_at": "...", "delivery": 2,
  *			 "deadline": "...", "payload": {...}}
+ *		an occurrence of a recurring schedule adds (before the payload) its
+ *		schedule, nominal instant, and the occurrences missed before it that
+ *		it stands for (catch_up latest):
+ *			"schedule": "nightly", "occurrence": "...", "missed": 0,
  *		and the one a dead letter channel gets:
  *			{"dead_letter": {"id": 17, "channel": "mail", "job_key": null,
  *			 "deliveries": 10}}
@@ -38,6 +42,15 @@ static const char env_run_at[] = ", \"run_at\": \"";
 static const char env_delivery[] = "\", \"delivery\": ";
 static const char env_deadline[] = ", \"deadline\": \"";
 static const char env_payload[] = "\", \"payload\": ";
+static const char env_schedule[] = ", \"schedule\": ";
+static const char env_occurrence[] = ", \"occurrence\": \"";
+static const char env_missed[] = "\", \"missed\": ";
+static const char env_payload_after_missed[] = ", \"payload\": ";
+
+/* Longest missed count: "-9223372036854775808". */
+#define SJ_MAX_MISSED_LEN 20
+/* Longest schedule name (63 bytes), quoted and escaped (\u00XX each). */
+#define SJ_MAX_SCHEDULE_JSON_LEN (2 + 6 * 63)
 static const char env_end[] = "}";
 
 /* Append a timestamptz as JSON does, without quotes. */
@@ -61,6 +74,22 @@ sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
 				  TimestampTz run_at, int32 delivery, TimestampTz deadline,
 				  const char *payload)
 {
+	sj_build_occurrence_envelope(buf, id, job_key, run_at, delivery, deadline,
+								 NULL, 0, 0, payload);
+}
+
+/*
+ * sj_build_occurrence_envelope
+ *		The same, for an occurrence of the schedule named schedule (NULL: a
+ *		job of no schedule) at its nominal instant occurrence_at.
+ */
+void
+sj_build_occurrence_envelope(StringInfo buf, int64 id, const char *job_key,
+							 TimestampTz run_at, int32 delivery,
+							 TimestampTz deadline, const char *schedule,
+							 TimestampTz occurrence_at, int64 missed,
+							 const char *payload)
+{
 	appendStringInfo(buf, "%s" INT64_FORMAT "%s", env_id, id, env_key);
 	if (job_key)
 		escape_json(buf, job_key);
@@ -73,7 +102,18 @@ sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
 		appendStringInfo(buf, "%s%d%s", env_delivery, delivery, env_deadline);
 		append_ts(buf, deadline);
 	}
-	appendStringInfoString(buf, env_payload);
+	if (schedule)
+	{
+		appendStringInfoString(buf, "\"");
+		appendStringInfoString(buf, env_schedule);
+		escape_json(buf, schedule);
+		appendStringInfoString(buf, env_occurrence);
+		append_ts(buf, occurrence_at);
+		appendStringInfo(buf, "%s" INT64_FORMAT "%s", env_missed, missed,
+						 env_payload_after_missed);
+	}
+	else
+		appendStringInfoString(buf, env_payload);
 	appendStringInfoString(buf, payload);
 	appendStringInfoString(buf, env_end);
 }
@@ -84,7 +124,7 @@ sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
  *		payload text length.
  */
 Size
-sj_envelope_max_size(const char *job_key, Size payload_len)
+sj_envelope_max_size(const char *job_key, Size payload_len, bool occurrence)
 {
 	Size		size;
 
@@ -93,6 +133,10 @@ sj_envelope_max_size(const char *job_key, Size payload_len)
 		sizeof(env_delivery) - 1 + SJ_MAX_DELIVERY_LEN +
 		sizeof(env_deadline) - 1 + SJ_MAX_TS_LEN +
 		sizeof(env_payload) - 1 + payload_len + sizeof(env_end) - 1;
+	if (occurrence)
+		size += sizeof(env_schedule) - 1 + SJ_MAX_SCHEDULE_JSON_LEN +
+			sizeof(env_occurrence) - 1 + SJ_MAX_TS_LEN +
+			sizeof(env_missed) - 1 + SJ_MAX_MISSED_LEN;
 	if (job_key)
 	{
 		StringInfoData k;

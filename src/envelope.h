@@ -17,10 +17,21 @@
 extern void sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
 							  TimestampTz run_at, int32 delivery,
 							  TimestampTz deadline, const char *payload);
+extern void sj_build_occurrence_envelope(StringInfo buf, int64 id,
+										 const char *job_key,
+										 TimestampTz run_at, int32 delivery,
+										 TimestampTz deadline,
+										 const char *schedule,
+										 TimestampTz occurrence_at,
+										 int64 missed, const char *payload);
 extern void sj_build_dead_letter_envelope(StringInfo buf, int64 id,
 										  const char *channel,
 										  const char *job_key,
 										  int32 deliveries);
-extern Size sj_envelope_max_size(const char *job_key, Size payload_len);
+extern Size sj_envelope_max_size(const char *job_key, Size payload_len,
+								 bool occurrence);
+
+/* Longest schedule name. */
+#define SJ_SCHEDULE_NAME_MAX	(NAMEDATALEN - 1)
 
 #endif							/* SJ_ENVELOPE_H */

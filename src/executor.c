@@ -296,6 +296,12 @@ run_jobs(MemoryContext job_ctx)
 		/* left pending for the cancelling transaction */
 		if (sj_cancel_requested(my_dbslot, job->id))
 			continue;
+		/* a firing deadline passed: never run */
+		if (job->expires_at < sj_xact_now())
+		{
+			sj_record_expired(job);
+			continue;
+		}
 
 		pgstat_report_activity(STATE_RUNNING,
 							   psprintf("job " INT64_FORMAT ": CALL %s", job->id, job->procedure));

@@ -32,6 +32,7 @@
 #include "fire.h"
 #include "guc.h"
 #include "job.h"
+#include "occurrence.h"
 #include "worker.h"
 
 /* the last fire step failed: fire in subtransactions, halving on error */
@@ -39,6 +40,7 @@ static bool careful = false;
 
 static SPIPlanPtr fire_plan = NULL;
 static SPIPlanPtr fire_ack_plan = NULL;
+static SPIPlanPtr fire_plan_0_4 = NULL;
 static SPIPlanPtr first_due_plan = NULL;
 static SPIPlanPtr set_aside_plan = NULL;
 
@@ -121,6 +123,77 @@ static const char *const fire_ack_sql =
 "FROM dead WHERE dead_letter_channel IS NOT NULL "
 "ORDER BY 5, 2";
 
+/*
+ * The same with firing deadlines and recurring schedules (0.4.0): due jobs
+ * past their expires_at that were never delivered move to job_history as
+ * expired, unfired (kind 3); every row also gives the job's schedule_id and
+ * occurrence_at, for its schedule to go on (occurrence.c), and the name of
+ * the schedule for the envelope.
+ */
+static const char *const fire_sql_0_4 =
+"WITH due AS ("
+"  SELECT j.id, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, "
+"    COALESCE(j.due_at IS NULL AND j.expires_at OPERATOR(pg_catalog.<) $2, false) AS expired "
+"  FROM scheduled_jobs.jobs j LEFT JOIN scheduled_jobs.channel_settings s "
+"    ON s.channel OPERATOR(pg_catalog.=) j.channel "
+"  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT id FROM scheduled_jobs.jobs "
+"    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
+"gone AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.expired "
+"  RETURNING j.*), "
+"gone_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS_0_4 ", state, finished_at) "
+"  SELECT " SJ_JOB_COLUMNS_0_4 ", " SJ_STATE_EXPIRED ", pg_catalog.clock_timestamp() "
+"  FROM gone RETURNING id), "
+"plain AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NULL AND NOT d.expired "
+"  RETURNING j.*), "
+"plain_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS_0_4 ", state, fired_at, finished_at) "
+"  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
+"    timeout_ms, owner, attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, "
+"    last_error_data, schedule_id, occurrence_at, expires_at, " SJ_STATE_NOTIFIED ", "
+"    pg_catalog.now(), pg_catalog.clock_timestamp() "
+"  FROM plain RETURNING id, channel, job_key, run_at, payload, schedule_id, occurrence_at), "
+"dead AS ("
+"  DELETE FROM scheduled_jobs.jobs j USING due d "
+"  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL AND NOT d.expired "
+"    AND j.attempts OPERATOR(pg_catalog.>=) d.max_deliveries "
+"  RETURNING j.*, d.dead_letter_channel), "
+"dead_h AS ("
+"  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS_0_4 ", state, fired_at, finished_at) "
+"  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
+"    timeout_ms, owner, attempts, created_at, last_error, last_error_data, schedule_id, "
+"    occurrence_at, expires_at, " SJ_STATE_DEAD ", "
+"    first_delivered_at, pg_catalog.clock_timestamp() FROM dead RETURNING id), "
+"redo AS ("
+"  UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, "
+"    due_at = COALESCE(j.due_at, j.run_at), "
+"    first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), "
+"    lease_until = NULL, "
+"    run_at = $2 OPERATOR(pg_catalog.+) LEAST(d.ack_timeout OPERATOR(pg_catalog.*) "
+"      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8, "
+"      GREATEST(d.ack_timeout, '1 day'::pg_catalog.interval)) "
+"  FROM due d WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
+"    AND NOT d.expired AND j.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
+"  RETURNING j.id, j.channel, j.job_key, j.due_at, j.payload, j.attempts, j.run_at, "
+"    j.schedule_id, j.occurrence_at) "
+"SELECT f.*, CASE WHEN f.schedule_id IS NOT NULL THEN (SELECT r.name "
+"  FROM scheduled_jobs.schedule_rules r WHERE r.id OPERATOR(pg_catalog.=) f.schedule_id) END "
+"FROM (SELECT 0 AS kind, id, channel, job_key, run_at, payload::pg_catalog.text, 0, "
+"    NULL::pg_catalog.timestamptz, schedule_id, occurrence_at FROM plain_h "
+"  UNION ALL SELECT 1, id, channel, job_key, due_at, payload::pg_catalog.text, attempts, run_at, "
+"    schedule_id, occurrence_at FROM redo "
+"  UNION ALL SELECT 2, id, dead_letter_channel, job_key, due_at, channel, attempts, NULL, NULL, NULL "
+"  FROM dead WHERE dead_letter_channel IS NOT NULL "
+"  UNION ALL SELECT 3, id, channel, job_key, run_at, NULL, 0, NULL, schedule_id, occurrence_at "
+"  FROM gone) f "
+"ORDER BY 5, 2";
+
 /* the first due NOTIFY job, which a batch of one could not fire */
 static const char *const first_due_sql =
 "SELECT * FROM scheduled_jobs.jobs "
@@ -133,6 +206,51 @@ static const char *const set_aside_sql =
 "  attempts = attempts OPERATOR(pg_catalog.+) 1, last_error = $2, last_error_data = $3 "
 "WHERE id OPERATOR(pg_catalog.=) $1";
 
+/* The kinds of row of the firing statements. */
+#define KIND_FIRED 0			/* plain channel: NOTIFYed, done */
+#define KIND_DELIVERED 1		/* acknowledged channel: NOTIFYed, in flight */
+#define KIND_DEAD 2				/* dead letter: NOTIFY on the dead letter
+								 * channel */
+#define KIND_EXPIRED 3			/* past its expires_at: not NOTIFYed */
+
+/*
+ * The occurrences of schedules among the rows of the firing statement
+ * (0.4.0): the fired (first deliveries) and the expired ones.  Their
+ * schedules go on in the same transaction; the names and missed counts go
+ * into the envelopes.  Returns, for each row, its SjOccurrence or NULL.
+ */
+static SjOccurrence **
+advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
+{
+	SjOccurrence **by_row = palloc0(sizeof(SjOccurrence *) * Max(nrows, 1));
+	SjOccurrence *occ = palloc0(sizeof(SjOccurrence) * Max(nrows, 1));
+	int			n = 0;
+
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
+		TupleDesc	desc = tt->tupdesc;
+		bool		isnull;
+		int			kind = DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull));
+		Datum		schedule = SPI_getbinval(tup, desc, 9, &isnull);
+
+		if (isnull || kind == KIND_DEAD ||
+			(kind == KIND_DELIVERED &&
+			 DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)) != 1))
+			continue;
+		occ[n].schedule_id = DatumGetInt64(schedule);
+		occ[n].job_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
+		occ[n].occurrence_at =
+			DatumGetTimestampTz(SPI_getbinval(tup, desc, 10, &isnull));
+		occ[n].started_at = sj_xact_now();
+		occ[n].event = kind == KIND_EXPIRED ? SJ_OCC_EXPIRED : SJ_OCC_FIRED;
+		by_row[i] = &occ[n++];
+	}
+	if (n > 0)
+		sj_advance_schedules(occ, n);
+	return by_row;
+}
+
 /* Fire up to limit due NOTIFY jobs.  Returns how many.  With SPI. */
 static int
 fire_batch(int limit)
@@ -141,13 +259,24 @@ fire_batch(int limit)
 	Datum		values[2] = {Int32GetDatum(limit),
 	TimestampTzGetDatum(sj_xact_now())};
 	StringInfoData env;
-	uint64		n;
+	SPITupleTable *tt;
+	uint64		nrows;
+	SjOccurrence **occ = NULL;
 	bool		ack;
+	bool		sched;
 	int			c;
 
-	/* acknowledged channels exist from 0.3.0 on */
-	ack = sj_has_acknowledged_channels();
-	if (ack)
+	/* acknowledged channels exist from 0.3.0 on, schedules from 0.4.0 on */
+	sched = sj_has_schedules();
+	ack = sched || sj_has_acknowledged_channels();
+	if (sched)
+	{
+		if (fire_plan_0_4 == NULL)
+			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 2, argtypes);
+		if (SPI_execute_plan(fire_plan_0_4, values, NULL, false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not fire NOTIFY jobs");
+	}
+	else if (ack)
 	{
 		if (fire_ack_plan == NULL)
 			fire_ack_plan = sj_prepare(fire_ack_sql, 2, argtypes);
@@ -162,12 +291,16 @@ fire_batch(int limit)
 			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not fire NOTIFY jobs");
 	}
+	tt = SPI_tuptable;
+	nrows = SPI_processed;
+	if (sched)
+		occ = advance_fired_schedules(tt, nrows);
 
 	initStringInfo(&env);
-	for (n = 0; n < SPI_processed; n++)
+	for (uint64 n = 0; n < nrows; n++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[n];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		HeapTuple	tup = tt->vals[n];
+		TupleDesc	desc = tt->tupdesc;
 		bool		isnull;
 		int			kind;
 		int64		id;
@@ -175,10 +308,15 @@ fire_batch(int limit)
 		char	   *job_key;
 		TimestampTz run_at;
 		char	   *payload;
+		int32		delivery = 0;
+		TimestampTz deadline = 0;
+		char	   *schedule;
 
 		/* the 0.2.0 statement has no kind: its rows are all plain */
 		c = ack ? 1 : 0;
 		kind = ack ? DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)) : 0;
+		if (kind == KIND_EXPIRED)
+			continue;
 		id = DatumGetInt64(SPI_getbinval(tup, desc, c + 1, &isnull));
 		channel = SPI_getvalue(tup, desc, c + 2);
 		job_key = SPI_getvalue(tup, desc, c + 3);
@@ -186,20 +324,33 @@ fire_batch(int limit)
 		payload = SPI_getvalue(tup, desc, c + 5);
 
 		resetStringInfo(&env);
-		if (kind == 2)
+		if (kind == KIND_DEAD)
+		{
 			sj_build_dead_letter_envelope(&env, id, payload, job_key,
 										  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)));
-		else if (kind == 1)
-			sj_build_envelope(&env, id, job_key, run_at,
-							  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)),
-							  DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull)),
-							  payload);
+			Async_Notify(channel, env.data);
+			continue;
+		}
+		if (kind == KIND_DELIVERED)
+		{
+			delivery = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
+			deadline = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
+		}
+		/* an occurrence of a schedule that still exists: its name */
+		schedule = sched ? SPI_getvalue(tup, desc, 11) : NULL;
+		if (schedule)
+			sj_build_occurrence_envelope(&env, id, job_key, run_at, delivery,
+										 deadline, schedule,
+										 DatumGetTimestampTz(SPI_getbinval(tup, desc, 10, &isnull)),
+										 occ[n] ? occ[n]->missed : 0,
+										 payload);
 		else
-			sj_build_envelope(&env, id, job_key, run_at, 0, 0, payload);
+			sj_build_envelope(&env, id, job_key, run_at, delivery, deadline,
+							  payload);
 		Async_Notify(channel, env.data);
 	}
 	pfree(env.data);
-	return (int) SPI_processed;
+	return (int) nrows;
 }
 
 /*

@@ -50,6 +50,17 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 	job->timeout_ms = isnull ? -1 : DatumGetInt32(d);
 	job->group_commit = desc->natts >= Anum_jobs_group_commit &&
 		DatumGetBool(COL(Anum_jobs_group_commit));
+	job->expires_at = DT_NOEND;
+	if (desc->natts >= Anum_jobs_expires_at)
+	{
+		d = COL(Anum_jobs_schedule_id);
+		job->schedule_id = isnull ? 0 : DatumGetInt64(d);
+		d = COL(Anum_jobs_occurrence_at);
+		job->occurrence_at = isnull ? 0 : DatumGetTimestampTz(d);
+		d = COL(Anum_jobs_expires_at);
+		if (!isnull)
+			job->expires_at = DatumGetTimestampTz(d);
+	}
 #undef COL
 	job->fired_at = GetCurrentTransactionStartTimestamp();
 	MemoryContextSwitchTo(old);
@@ -69,4 +80,18 @@ sj_has_acknowledged_channels(void)
 
 	return OidIsValid(nspid) &&
 		OidIsValid(get_relname_relid("channel_settings", nspid));
+}
+
+/*
+ * sj_has_schedules
+ *		Whether the installed version has recurring schedules and firing
+ *		deadlines (0.4.0 on).  Inside a transaction.
+ */
+bool
+sj_has_schedules(void)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+
+	return OidIsValid(nspid) &&
+		OidIsValid(get_relname_relid("schedule_rules", nspid));
 }

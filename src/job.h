@@ -38,22 +38,32 @@ enum
 	Anum_jobs_due_at,			/* since 0.3.0: acknowledged channels */
 	Anum_jobs_first_delivered_at,
 	Anum_jobs_lease_until,
-	Natts_jobs = Anum_jobs_lease_until
+	Anum_jobs_schedule_id,		/* since 0.4.0: recurring schedules */
+	Anum_jobs_occurrence_at,
+	Anum_jobs_expires_at,
+	Natts_jobs = Anum_jobs_expires_at
 };
 
 /* the tables of earlier versions, served until ALTER EXTENSION ... UPDATE */
 #define Natts_jobs_0_1_0 (Anum_jobs_group_commit - 1)
 #define Natts_jobs_0_2_0 Anum_jobs_group_commit
+#define Natts_jobs_0_3_0 Anum_jobs_lease_until
 #define SJ_JOBS_NATTS_OK(n) \
-	((n) == Natts_jobs || (n) == Natts_jobs_0_2_0 || (n) == Natts_jobs_0_1_0)
+	((n) == Natts_jobs || (n) == Natts_jobs_0_3_0 || \
+	 (n) == Natts_jobs_0_2_0 || (n) == Natts_jobs_0_1_0)
 
 /*
- * The columns a job keeps from scheduled_jobs.jobs into job_history: every
- * column above but group_commit, in that order.
+ * The columns a job keeps from scheduled_jobs.jobs into job_history:
+ * SJ_JOB_COLUMNS those of every version (for the statements that serve the
+ * tables of earlier versions too), SJ_JOB_COLUMNS_0_4 those of 0.4.0 on,
+ * i.e. every column above but group_commit and the in-flight state of
+ * acknowledged channels, in that order.
  */
 #define SJ_JOB_COLUMNS \
 	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
 	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
+#define SJ_JOB_COLUMNS_0_4 \
+	SJ_JOB_COLUMNS ", schedule_id, occurrence_at, expires_at"
 
 /*
  * The states of a finished job, as SQL literals of job_history.state (its
@@ -67,19 +77,28 @@ enum
 #define SJ_STATE_CANCELLED	"'cancelled'"
 #define SJ_STATE_ACKNOWLEDGED "'acknowledged'"
 #define SJ_STATE_DEAD		"'dead'"
+#define SJ_STATE_EXPIRED	"'expired'"
 
 /*
  * Cancel the pending jobs that match cond: move them to job_history as
- * cancelled.  Returns one row, how many.  (A count, not RETURNING, so that a
- * row limit on the statement can never cut the move short.)
+ * cancelled.  Returns one row: how many, and the ids, schedules and
+ * occurrences of those that were occurrences of a schedule (0.4.0 on), for
+ * their schedules to go on (occurrence.c).  (A count, not RETURNING, so that
+ * a row limit on the statement can never cut the move short.)
  */
-#define SJ_CANCEL_JOBS_SQL(cond) \
+#define SJ_CANCEL_JOBS_SQL_V(cols, cond, extra) \
 	"WITH c AS (DELETE FROM scheduled_jobs.jobs WHERE " cond \
-	"  RETURNING " SJ_JOB_COLUMNS "), " \
-	"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, finished_at) " \
-	"  SELECT " SJ_JOB_COLUMNS ", " SJ_STATE_CANCELLED ", pg_catalog.statement_timestamp() FROM c " \
-	"  RETURNING 1) " \
-	"SELECT pg_catalog.count(*) FROM h"
+	"  RETURNING " cols "), " \
+	"h AS (INSERT INTO scheduled_jobs.job_history (" cols ", state, finished_at) " \
+	"  SELECT " cols ", " SJ_STATE_CANCELLED ", pg_catalog.statement_timestamp() FROM c " \
+	"  RETURNING *) " \
+	"SELECT pg_catalog.count(*)" extra " FROM h"
+#define SJ_CANCEL_JOBS_SQL_0_3(cond) SJ_CANCEL_JOBS_SQL_V(SJ_JOB_COLUMNS, cond, "")
+#define SJ_CANCEL_JOBS_SQL(cond) \
+	SJ_CANCEL_JOBS_SQL_V(SJ_JOB_COLUMNS_0_4, cond, \
+						 ", pg_catalog.array_agg(id) FILTER (WHERE schedule_id IS NOT NULL), " \
+						 "pg_catalog.array_agg(schedule_id) FILTER (WHERE schedule_id IS NOT NULL), " \
+						 "pg_catalog.array_agg(occurrence_at) FILTER (WHERE schedule_id IS NOT NULL)")
 
 /*
  * A job as a worker holds it while it runs or records it (in its own memory).
@@ -99,9 +118,13 @@ typedef struct SjJob
 	bool		group_commit;
 	bool		key_detached;	/* its CALL gave its job_key to a next run */
 	TimestampTz fired_at;		/* start of the transaction that runs it */
+	int64		schedule_id;	/* 0: not an occurrence of a schedule */
+	TimestampTz occurrence_at;	/* its nominal instant, for an occurrence */
+	TimestampTz expires_at;		/* DT_NOEND: no firing deadline */
 } SjJob;
 
 extern SjJob *sj_job_from_spi_row(uint64 row, MemoryContext mcxt);
 extern bool sj_has_acknowledged_channels(void);
+extern bool sj_has_schedules(void);
 
 #endif							/* SJ_JOB_H */

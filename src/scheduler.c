@@ -41,6 +41,7 @@
 #include "fire.h"
 #include "guc.h"
 #include "job.h"
+#include "occurrence.h"
 #include "scheduler.h"
 #include "shmem.h"
 #include "worker.h"
@@ -248,6 +249,9 @@ fire_step(MemoryContext mcxt)
 	{
 		pgstat_report_activity(STATE_RUNNING, "firing due jobs");
 		fired = sj_fire_notify_jobs(mcxt);
+		/* concurrent schedules: the next run is due whatever this one does */
+		if (sj_has_schedules())
+			fired += sj_start_concurrent_occurrences();
 	}
 	/* nothing to send first: plan in this transaction, saving one */
 	planned = fired == 0;

@@ -6,6 +6,8 @@
  */
 #include "postgres.h"
 
+#include <math.h>
+
 #include "catalog/namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -167,10 +169,12 @@ sj_check_procedure(const char *procedure)
 /*
  * sj_check_channel
  *		Check a NOTIFY target: the channel name, and that the largest
- *		envelope of the job fits NOTIFY's limit.  Errors otherwise.
+ *		envelope of the job (of each occurrence of a schedule, if occurrence)
+ *		fits NOTIFY's limit.  Errors otherwise.
  */
 void
-sj_check_channel(const char *channel, const char *job_key, Jsonb *payload)
+sj_check_channel(const char *channel, const char *job_key, Jsonb *payload,
+				 bool occurrence)
 {
 	Size		env;
 	char	   *payload_text;
@@ -187,7 +191,7 @@ sj_check_channel(const char *channel, const char *job_key, Jsonb *payload)
 						   SJ_CHANNEL_MAX, strlen(channel))));
 
 	payload_text = JsonbToCString(NULL, &payload->root, VARSIZE(payload));
-	env = sj_envelope_max_size(job_key, strlen(payload_text));
+	env = sj_envelope_max_size(job_key, strlen(payload_text), occurrence);
 	if (env > SJ_NOTIFY_PAYLOAD_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -196,4 +200,26 @@ sj_check_channel(const char *channel, const char *job_key, Jsonb *payload)
 						   env, SJ_NOTIFY_PAYLOAD_MAX),
 				 errhint("Keep large data in a table and put its key in the payload.")));
 	pfree(payload_text);
+}
+
+/*
+ * sj_check_timeout
+ *		A job's per-attempt timeout in milliseconds.  Errors unless it is
+ *		between 0 (none) and INT32_MAX milliseconds.
+ */
+int32
+sj_check_timeout(Interval *timeout)
+{
+	double		ms;
+
+	/* in double first: months and days of any size must not wrap */
+	ms = (timeout->time +
+		  ((double) timeout->month * DAYS_PER_MONTH + timeout->day) *
+		  USECS_PER_DAY) / 1000.0;
+	if (ms < 0 || ms > PG_INT32_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("timeout must be between 0 and %d milliseconds", PG_INT32_MAX),
+				 errhint("A timeout of 0 means none.")));
+	return (int32) ceil(ms);
 }

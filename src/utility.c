@@ -50,6 +50,12 @@
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
 
 static SPIPlanPtr count_owned_plan = NULL;
+static SPIPlanPtr count_schedules_plan = NULL;
+static SPIPlanPtr drop_schedules_plan = NULL;
+static SPIPlanPtr reassign_schedules_plan = NULL;
+static SPIPlanPtr cancel_owned_plan_0_3 = NULL;
+
+#define OWNED_BY_ROLES "owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
 static SPIPlanPtr cancel_owned_plan = NULL;
 static SPIPlanPtr reassign_owned_plan = NULL;
 static SPIPlanPtr count_grants_plan = NULL;
@@ -162,6 +168,23 @@ check_drop_role(DropRoleStmt *stmt)
 								  n, (long long) n,
 								  get_database_name(MyDatabaseId)),
 				 errhint("Cancel them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
+
+	if (sj_has_schedules())
+	{
+		n = jobs_of_roles(&count_schedules_plan,
+						  "SELECT pg_catalog.count(*) FROM scheduled_jobs.schedule_rules "
+						  "WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)",
+						  stmt->roles, NULL);
+		if (n > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop a role that owns scheduled_jobs schedules"),
+					 errdetail_plural("%lld schedule in database \"%s\" belongs to the roles to drop.",
+									  "%lld schedules in database \"%s\" belong to the roles to drop.",
+									  n, (long long) n,
+									  get_database_name(MyDatabaseId)),
+					 errhint("Drop them with DROP OWNED BY, or give them to another role with REASSIGN OWNED BY.")));
+	}
 
 	/* channel grants are like privileges: DROP OWNED BY removes them */
 	if (!sj_has_acknowledged_channels())
@@ -344,9 +367,23 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 	}
 	else if (IsA(parsetree, DropOwnedStmt))
 	{
-		(void) jobs_of_roles(&cancel_owned_plan,
-							 SJ_CANCEL_JOBS_SQL("owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"),
-							 ((DropOwnedStmt *) parsetree)->roles, NULL);
+		List	   *roles = ((DropOwnedStmt *) parsetree)->roles;
+
+		/* their schedules first, so that no cancel below makes a next run */
+		if (sj_has_schedules())
+		{
+			(void) jobs_of_roles(&drop_schedules_plan,
+								 "WITH d AS (DELETE FROM scheduled_jobs.schedule_rules "
+								 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "
+								 "SELECT pg_catalog.count(*) FROM d",
+								 roles, NULL);
+			(void) jobs_of_roles(&cancel_owned_plan,
+								 SJ_CANCEL_JOBS_SQL(OWNED_BY_ROLES), roles, NULL);
+		}
+		else
+			(void) jobs_of_roles(&cancel_owned_plan_0_3,
+								 SJ_CANCEL_JOBS_SQL_0_3(OWNED_BY_ROLES), roles,
+								 NULL);
 		if (sj_has_acknowledged_channels())
 			(void) jobs_of_roles(&drop_grants_plan,
 								 "WITH d AS (DELETE FROM scheduled_jobs.channel_grants "
@@ -355,12 +392,21 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 								 ((DropOwnedStmt *) parsetree)->roles, NULL);
 	}
 	else if (IsA(parsetree, ReassignOwnedStmt))
+	{
 		(void) jobs_of_roles(&reassign_owned_plan,
 							 "WITH u AS (UPDATE scheduled_jobs.jobs SET owner = $2 "
 							 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "
 							 "SELECT pg_catalog.count(*) FROM u",
 							 ((ReassignOwnedStmt *) parsetree)->roles,
 							 ((ReassignOwnedStmt *) parsetree)->newrole);
+		if (sj_has_schedules())
+			(void) jobs_of_roles(&reassign_schedules_plan,
+								 "WITH u AS (UPDATE scheduled_jobs.schedule_rules SET owner = $2 "
+								 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "
+								 "SELECT pg_catalog.count(*) FROM u",
+								 ((ReassignOwnedStmt *) parsetree)->roles,
+								 ((ReassignOwnedStmt *) parsetree)->newrole);
+	}
 
 	/* a database copied from one with the extension needs a scheduler */
 	if (created_db != NULL)

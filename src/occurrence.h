@@ -1,0 +1,45 @@
+/*
+ * occurrence.h
+ *		Recurring schedules: the next occurrence of a schedule, materialised
+ *		as an ordinary pending job by the transaction that fires, finishes,
+ *		expires or cancels the current one.
+ */
+#ifndef SJ_OCCURRENCE_H
+#define SJ_OCCURRENCE_H
+
+#include "utils/timestamp.h"
+
+/* What happened to the current occurrence of a schedule. */
+typedef enum SjOccurrenceEvent
+{
+	SJ_OCC_FIRED,				/* NOTIFYed (first delivery, on an
+								 * acknowledged channel) */
+	SJ_OCC_STARTED,				/* came due, on a concurrent schedule: the
+								 * next one is due whatever this one does */
+	SJ_OCC_SUCCEEDED,			/* its procedure committed */
+	SJ_OCC_FAILED,				/* its last attempt failed */
+	SJ_OCC_EXPIRED,				/* not fired by its expires_at */
+	SJ_OCC_CANCELLED			/* cancel_job() */
+} SjOccurrenceEvent;
+
+typedef struct SjOccurrence
+{
+	/* in */
+	int64		job_id;
+	int64		schedule_id;
+	TimestampTz occurrence_at;	/* its nominal instant */
+	TimestampTz started_at;		/* start of the transaction that fired it */
+	SjOccurrenceEvent event;
+	const char *error;			/* SJ_OCC_FAILED: its last error */
+	/* out */
+	char	   *schedule_name;	/* NULL: the schedule is gone */
+	int64		missed;			/* SJ_OCC_FIRED: occurrences missed before it
+								 * that it stands for (catch_up latest) */
+} SjOccurrence;
+
+extern void sj_advance_schedules(SjOccurrence *occ, int n);
+extern void sj_start_schedule(int64 schedule_id, TimestampTz after,
+							  TimestampTz skipped_since);
+extern int	sj_start_concurrent_occurrences(void);
+
+#endif							/* SJ_OCCURRENCE_H */
