@@ -1,0 +1,125 @@
+-- Recurring schedules with the workers running: each nominal occurrence
+-- fired once and in order, the envelope a procedure reads, overlap, pause,
+-- catch-up after the clock jumps (scheduled_jobs.clock_offset), and firing
+-- deadlines.  (The SQL surface and its errors: sql/schedules.sql.)
+\ir helpers.psql
+SET client_min_messages = warning;
+SET TimeZone = 'UTC';
+SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedules WHERE name LIKE 'tap_s_%' \gset
+DROP SCHEMA IF EXISTS sj_sched CASCADE;
+\set QUIET 1
+
+SELECT plan(20);
+
+CREATE SCHEMA sj_sched;
+CREATE TABLE sj_sched.runs (schedule text, envelope jsonb, started timestamptz, ended timestamptz);
+CREATE PROCEDURE sj_sched.record(payload jsonb) LANGUAGE plpgsql AS $$
+DECLARE
+	t0 timestamptz := clock_timestamp();
+BEGIN
+	PERFORM pg_sleep((payload->>'sleep')::float8);
+	INSERT INTO sj_sched.runs VALUES (payload->>'s', scheduled_jobs.current_job(), t0, clock_timestamp());
+END $$;
+
+-- 1. a fast NOTIFY schedule: every nominal instant once, in order, no gap
+SELECT now() + interval '300 ms' AS start \gset
+SELECT scheduled_jobs.create_schedule('tap_s_fast', every => '200 ms', channel => 'tap_s',
+	start_at => :'start') AS fast_id \gset
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s) >= 8$$, :fast_id), 10),
+	'every 200 ms: eight occurrences fired');
+SELECT scheduled_jobs.drop_schedule('tap_s_fast') AS d \gset
+SELECT is((SELECT array_agg(occurrence_at ORDER BY occurrence_at) FROM (
+		SELECT occurrence_at FROM scheduled_jobs.job_history WHERE schedule_id = :fast_id ORDER BY occurrence_at LIMIT 8) h),
+	(SELECT array_agg(t ORDER BY t) FROM scheduled_jobs.next_occurrences(interval '200 ms', 'UTC',
+		:'start'::timestamptz - interval '1 microsecond', 8, :'start') t),
+	'the occurrences fired are exactly what next_occurrences gives');
+SELECT is((SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = :fast_id),
+	(SELECT count(DISTINCT occurrence_at) FROM scheduled_jobs.job_history WHERE schedule_id = :fast_id),
+	'no occurrence fired twice');
+SELECT ok((SELECT bool_and(state = 'notified' AND fired_at >= run_at) FROM scheduled_jobs.job_history WHERE schedule_id = :fast_id),
+	'each was NOTIFYed, not before its instant');
+SELECT is((SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = :fast_id), 0::bigint,
+	'dropped: no occurrence left pending');
+
+-- 2. a cron procedure schedule: the job reads its own envelope
+SELECT scheduled_jobs.create_schedule('tap_s_cron', cron => '* * * * * *', procedure => 'sj_sched.record',
+	payload => '{"s": "cron", "sleep": 0}') AS cron_id \gset
+SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM sj_sched.runs WHERE schedule = 'cron') >= 2$$, 10),
+	'a cron rule with seconds runs every second');
+SELECT scheduled_jobs.drop_schedule('tap_s_cron') AS d \gset
+SELECT ok((SELECT bool_and(envelope->>'schedule' = 'tap_s_cron'
+		AND date_part('microseconds', (envelope->>'occurrence')::timestamptz)::int % 1000000 = 0)
+		FROM sj_sched.runs WHERE schedule = 'cron'),
+	'current_job() names the schedule and the whole second of the occurrence');
+SELECT is((SELECT count(*) FROM sj_sched.runs WHERE schedule = 'cron'),
+	(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = :cron_id AND state = 'succeeded'),
+	'one effect per succeeded occurrence');
+
+-- 3. overlap, with a procedure that runs 0.6 s every 0.2 s
+SELECT scheduled_jobs.create_schedule('tap_s_wait', every => '200 ms', procedure => 'sj_sched.record',
+	payload => '{"s": "wait", "sleep": 0.6}') AS wait_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_skip', every => '200 ms', procedure => 'sj_sched.record',
+	payload => '{"s": "skip", "sleep": 0.6}', overlap => 'skip') AS skip_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_conc', every => '200 ms', procedure => 'sj_sched.record',
+	payload => '{"s": "conc", "sleep": 0.6}', overlap => 'concurrent') AS conc_id \gset
+SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM sj_sched.runs WHERE schedule = 'wait') >= 3
+		AND (SELECT count(*) FROM sj_sched.runs WHERE schedule = 'skip') >= 3
+		AND (SELECT count(*) FROM sj_sched.runs WHERE schedule = 'conc') >= 3$$, 15),
+	'each overlap policy keeps running');
+SELECT ok((SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = :wait_id) > 0
+		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = :skip_id) > 0,
+	'the occurrences due during a run are counted as skipped (coalesced into the next run for wait)');
+SELECT bool_and(scheduled_jobs.drop_schedule(n)) AS d FROM unnest(ARRAY['tap_s_wait', 'tap_s_skip', 'tap_s_conc']) n \gset
+SELECT ok(NOT EXISTS (SELECT FROM sj_sched.runs a JOIN sj_sched.runs b ON a.schedule = b.schedule AND a.started < b.started
+		AND b.started < a.ended WHERE a.schedule IN ('wait', 'skip')),
+	'wait and skip: never two runs at once');
+SELECT ok(EXISTS (SELECT FROM sj_sched.runs a JOIN sj_sched.runs b ON a.schedule = b.schedule AND a.started < b.started
+		AND b.started < a.ended WHERE a.schedule = 'conc'),
+	'concurrent: runs overlap');
+-- 4. pause and resume
+SELECT scheduled_jobs.create_schedule('tap_s_pause', every => '100 ms', channel => 'tap_s') AS pause_id \gset
+SELECT ok(pg_temp.sj_wait(format($$EXISTS (SELECT FROM scheduled_jobs.job_history WHERE schedule_id = %s)$$, :pause_id), 5),
+	'it fires');
+SELECT scheduled_jobs.pause_schedule('tap_s_pause') AS p \gset
+SELECT count(*) AS before_pause FROM scheduled_jobs.job_history WHERE schedule_id = :pause_id \gset
+SELECT ok(pg_temp.sj_never(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s) > %s$$,
+		:pause_id, :before_pause), 0.6),
+	'paused: nothing fires');
+SELECT scheduled_jobs.resume_schedule('tap_s_pause') AS r \gset
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s) > %s$$,
+		:pause_id, :before_pause), 5)
+		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = :pause_id) >= 4,
+	'resumed: it fires again, and the pause''s occurrences were counted as skipped');
+SELECT scheduled_jobs.drop_schedule('tap_s_pause') AS d \gset
+
+-- 5. the server "down" for ten minutes: the clock jumps 10.5 minutes
+SELECT scheduled_jobs.create_schedule('tap_s_latest', every => '1 minute', channel => 'tap_s') AS latest_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_all', every => '1 minute', channel => 'tap_s', catch_up => 'all') AS all_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_none', every => '1 minute', channel => 'tap_s', catch_up => 'none') AS none_id \gset
+SELECT scheduled_jobs.schedule_job(now() + interval '5 minutes', channel => 'tap_s',
+	expires_at => now() + interval '6 minutes') AS expiring_notify \gset
+SELECT scheduled_jobs.schedule_job(now() + interval '5 minutes', procedure => 'sj_sched.record',
+	payload => '{"s": "expired", "sleep": 0}', expires_at => now() + interval '6 minutes') AS expiring_call \gset
+ALTER SYSTEM SET scheduled_jobs.clock_offset = '630s';
+SELECT pg_reload_conf() AS r \gset
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s) = 10$$, :all_id), 10),
+	'catch_up all: each of the ten missed occurrences fires');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s AND state = 'notified') = 1
+		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = %s) = 9$$, :latest_id, :latest_id), 10),
+	'catch_up latest: one late run, standing for the nine after it');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT array_agg(state) FROM scheduled_jobs.job_history WHERE schedule_id = %s) = '{expired}'
+		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = %s) = 10$$, :none_id, :none_id), 10),
+	'catch_up none: the missed occurrence expired unfired, all ten counted as skipped');
+SELECT ok((SELECT bool_and(next_occurrence > now() + interval '10 minutes') FROM scheduled_jobs.schedules
+		WHERE id IN (:latest_id, :all_id, :none_id)),
+	'each goes on at its next occurrence after the jump');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT array_agg(state ORDER BY id) FROM scheduled_jobs.job_history
+		WHERE id IN (%s, %s)) = '{expired,expired}'$$, :expiring_notify, :expiring_call), 10)
+		AND NOT EXISTS (SELECT FROM sj_sched.runs WHERE schedule = 'expired'),
+	'one-off jobs past their expires_at are kept as expired and never fire');
+ALTER SYSTEM RESET scheduled_jobs.clock_offset;
+SELECT pg_reload_conf() AS r \gset
+
+SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedules WHERE name LIKE 'tap_s_%' \gset
+DROP SCHEMA sj_sched CASCADE;
+SELECT * FROM finish();
