@@ -9,7 +9,8 @@
  * A field is a list of elements: "*", a value, a range "1-5", each with an
  * optional step ("*" + "/15", "10-50/10"); a value with a step, "5/15",
  * means the range from it to the field's end.  Months and days of the week
- * also take names (jan-dec, sun-sat, any case), 7 is Sunday as 0 is, and
+ * also take names (jan-dec, sun-sat, any case), 7 is Sunday as 0 is (a
+ * range ending on Sunday, "mon-sun" or "5-0", ends on 7), and
  * "$" in the day of month field is the last day of the month.  When both day
  * fields are restricted a day matches if either does (classic cron's OR
  * rule); a day field counts as unrestricted when it starts with "*", as in
@@ -177,6 +178,7 @@ sj_cron_parse(const char *text, SjCron *cron)
 	char	   *copy;
 	char	   *tokens[CRON_NFIELDS + 1];
 	const char *fields_text = text;
+	const char *lead;
 	int			ntokens = 0;
 	int			first;
 	char	   *s;
@@ -191,29 +193,28 @@ sj_cron_parse(const char *text, SjCron *cron)
 		return;
 
 	/* a shorthand stands for five fields */
-	s = (char *) text;
-	while (isspace((unsigned char) *s))
-		s++;
-	if (*s == '@')
+	lead = &text[strspn(text, " \t\n\r\f\v")];
+	if (*lead == '@')
 	{
-		int			len = strcspn(s, " \t\n\r\f\v");
-		bool		found = false;
+		int			len = strcspn(lead, " \t\n\r\f\v");
+		bool		alone = lead[len + strspn(lead + len, " \t\n\r\f\v")] == '\0';
 
 		for (int i = 0; i < (int) lengthof(cron_shorthands); i++)
 		{
 			if ((int) strlen(cron_shorthands[i].name) == len &&
-				pg_strncasecmp(s, cron_shorthands[i].name, len) == 0 &&
-				s[len + strspn(s + len, " \t\n\r\f\v")] == '\0')
-			{
+				pg_strncasecmp(lead, cron_shorthands[i].name, len) == 0)
 				fields_text = cron_shorthands[i].fields;
-				found = true;
-			}
 		}
-		if (!found)
+		if (fields_text == text)
 			ereport(ERROR,
 					(CRON_INVALID(text),
 					 errdetail("\"%.*s\" is not a shorthand; the shorthands are @yearly, @annually, @monthly, @weekly, @daily, @midnight and @hourly.",
-							   len, s)));
+							   len, lead)));
+		if (!alone)
+			ereport(ERROR,
+					(CRON_INVALID(text),
+					 errdetail("The shorthand \"%.*s\" takes no fields after it.",
+							   len, lead)));
 	}
 
 	/* split into fields */
@@ -248,10 +249,12 @@ sj_cron_parse(const char *text, SjCron *cron)
 		bool		last_day = false;
 		uint64		mask;
 
-		p.text = text;
 		p.position = kind - first + 1;
 		p.field = &cron_fields[kind];
+		p.text = text;
+
 		mask = parse_field(&p, token, &last_day);
+
 		switch ((CronFieldKind) kind)
 		{
 			case CRON_SECOND:
@@ -384,6 +387,9 @@ parse_field(CronParser *p, const char *token, bool *last_day)
 			{
 				s++;
 				high = parse_value(p, &s, element);
+				/* a range of weekdays may end on Sunday: mon-sun is 1-7 */
+				if (f == &cron_fields[CRON_WEEKDAY] && high == 0 && low > 0)
+					high = 7;
 				if (high < low)
 					ereport(ERROR,
 							(CRON_INVALID(p->text),

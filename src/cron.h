@@ -36,10 +36,10 @@ typedef struct SjCron
 	bool		last_day;		/* "$" in the day of month field */
 	bool		days_star;		/* the day of month field starts with "*" */
 	bool		weekdays_star;	/* the day of week field starts with "*" */
-	bool		hours_periodic; /* the hour field starts with "*": it fires
-								 * in both passes of a fall-back fold */
-	int			interval_seconds;	/* the 'N seconds' form: N (1-59), else
-									 * 0 and the fields above apply */
+	bool		hours_periodic; /* the hour field starts with "*": it fires in
+								 * both passes of a fall-back fold */
+	int			interval_seconds;	/* the 'N seconds' form: N (1-59), else 0
+									 * and the fields above apply */
 } SjCron;
 
 /* Parse a cron expression; ereport(ERROR) with ERRCODE_INVALID_PARAMETER_VALUE (22023) saying what and where. */
