@@ -31,6 +31,7 @@ OBJS = \
 	src/call.o \
 	src/executor.o \
 	src/cron.o \
+	src/occurrence.o \
 	src/cron_sql.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

@@ -5,8 +5,9 @@
  *
  * Everything here is a pure computation on plain data (no catalog access,
  * no locks), callable in any process; errors are ereport(ERROR) with
- * ERRCODE_INVALID_PARAMETER_VALUE.  The semantics (cron syntax, daylight
- * saving time, intervals) are described at the top of cron.c.
+ * ERRCODE_INVALID_PARAMETER_VALUE.  The cron syntax is described at the top
+ * of cron.c (which parses it), the instants of the rules (daylight saving
+ * time, intervals) at the top of occurrence.c (which computes them).
  */
 #ifndef SJ_CRON_H
 #define SJ_CRON_H
