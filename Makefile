@@ -33,6 +33,7 @@ OBJS = \
 	src/schedule.o \
 	src/executor.o \
 	src/cron.o \
+	src/recurrence.o \
 	src/cron_sql.o
 
 DATA_built = sql/$(EXTENSION)--$(EXTVERSION).sql

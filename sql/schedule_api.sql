@@ -50,7 +50,9 @@ FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
 WHERE p.pronamespace = 'scheduled_jobs'::regnamespace
 ORDER BY p.proname, pg_get_function_identity_arguments(p.oid);
 
--- functions: nobody but the owner may execute them until granted
+-- functions: nobody but the owner may execute them until granted, but for
+-- next_occurrences() (pure functions) and current_job() (a job reads itself),
+-- which everyone may execute
 SELECT p.oid::regprocedure AS function,
        has_function_privilege('public', p.oid, 'EXECUTE') AS public_execute
 FROM pg_proc p

@@ -5,8 +5,9 @@
  *
  * Everything here is a pure computation on plain data (no catalog access,
  * no locks), callable in any process; errors are ereport(ERROR) with
- * ERRCODE_INVALID_PARAMETER_VALUE.  The semantics (cron syntax, daylight
- * saving time, intervals) are described at the top of cron.c.
+ * ERRCODE_INVALID_PARAMETER_VALUE.  The cron syntax is described at the top
+ * of cron.c (which parses it), the instants of the rules (daylight saving
+ * time, intervals) at the top of recurrence.c (which computes them).
  */
 #ifndef SJ_CRON_H
 #define SJ_CRON_H
@@ -36,10 +37,10 @@ typedef struct SjCron
 	bool		last_day;		/* "$" in the day of month field */
 	bool		days_star;		/* the day of month field starts with "*" */
 	bool		weekdays_star;	/* the day of week field starts with "*" */
-	bool		hours_periodic; /* the hour field starts with "*": it fires
-								 * in both passes of a fall-back fold */
-	int			interval_seconds;	/* the 'N seconds' form: N (1-59), else
-									 * 0 and the fields above apply */
+	bool		hours_periodic; /* the hour field starts with "*": it fires in
+								 * both passes of a fall-back fold */
+	int			interval_seconds;	/* the 'N seconds' form: N (1-59), else 0
+									 * and the fields above apply */
 } SjCron;
 
 /* Parse a cron expression; ereport(ERROR) with ERRCODE_INVALID_PARAMETER_VALUE (22023) saying what and where. */
