@@ -29,6 +29,7 @@ OBJS = \
 	src/inflight.o \
 	src/attempt.o \
 	src/call.o \
+	src/command.o \
 	src/occurrence.o \
 	src/schedule.o \
 	src/executor.o \

@@ -36,7 +36,8 @@ CREATE TABLE scheduled_jobs.jobs (
 	lease_until timestamptz,
 	schedule_id bigint,
 	occurrence_at timestamptz,
-	expires_at timestamptz
+	expires_at timestamptz,
+	command text
 );
 -- No CHECK constraints here: only schedule_job() writes new rows and it
 -- validates every argument, while a CHECK is re-read from the catalog by
@@ -47,7 +48,7 @@ CREATE TABLE scheduled_jobs.jobs (
 CREATE INDEX jobs_notify_run_at ON scheduled_jobs.jobs (run_at)
 	WHERE channel IS NOT NULL;
 CREATE INDEX jobs_call_run_at ON scheduled_jobs.jobs (run_at)
-	WHERE procedure IS NOT NULL;
+	WHERE channel IS NULL;
 CREATE UNIQUE INDEX jobs_job_key ON scheduled_jobs.jobs (job_key)
 	WHERE job_key IS NOT NULL;
 ALTER TABLE scheduled_jobs.jobs SET (autovacuum_vacuum_scale_factor = 0,
@@ -87,6 +88,8 @@ COMMENT ON COLUMN scheduled_jobs.jobs.occurrence_at IS
 	'recurring schedules: the nominal instant of this occurrence';
 COMMENT ON COLUMN scheduled_jobs.jobs.expires_at IS
 	'firing deadline: not fired by then, the job is kept in job_history as expired and never fires';
+COMMENT ON COLUMN scheduled_jobs.jobs.command IS
+	'SQL text run as the owner, for command jobs';
 
 -- Finished jobs.  Written in the transaction that finishes the job.
 CREATE TABLE scheduled_jobs.job_history (
@@ -109,6 +112,7 @@ CREATE TABLE scheduled_jobs.job_history (
 	schedule_id bigint,
 	occurrence_at timestamptz,
 	expires_at timestamptz,
+	command text,
 	CONSTRAINT job_history_state CHECK
 		(state OPERATOR(pg_catalog.=) ANY (ARRAY['notified', 'succeeded', 'failed', 'cancelled', 'acknowledged', 'dead', 'expired']::text[]))
 );
@@ -142,6 +146,7 @@ COMMENT ON COLUMN scheduled_jobs.job_history.schedule_id IS
 COMMENT ON COLUMN scheduled_jobs.job_history.occurrence_at IS
 	'recurring schedules: the nominal instant of the occurrence';
 COMMENT ON COLUMN scheduled_jobs.job_history.expires_at IS 'the firing deadline the job had';
+COMMENT ON COLUMN scheduled_jobs.job_history.command IS 'SQL text run, for command jobs';
 
 -- Privileges: ordinary roles read their own rows; only the functions write.
 REVOKE ALL ON scheduled_jobs.jobs, scheduled_jobs.job_history FROM PUBLIC;
@@ -169,12 +174,13 @@ CREATE FUNCTION scheduled_jobs.schedule_job(
 	max_attempts integer DEFAULT 3,
 	timeout interval DEFAULT NULL,
 	group_commit boolean DEFAULT false,
-	expires_at timestamptz DEFAULT NULL)
+	expires_at timestamptz DEFAULT NULL,
+	command text DEFAULT NULL)
 RETURNS bigint
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'sj_schedule_job';
-COMMENT ON FUNCTION scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean, timestamptz) IS
-	'schedule a job at run_at: NOTIFY channel or CALL procedure(payload), never after expires_at; a pending job_key is replaced; returns the job id';
+COMMENT ON FUNCTION scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean, timestamptz, text) IS
+	'schedule a job at run_at: NOTIFY channel, CALL procedure(payload) or run command, never after expires_at; a pending job_key is replaced; returns the job id';
 
 CREATE FUNCTION scheduled_jobs.cancel_job(job_id bigint)
 RETURNS boolean
@@ -207,7 +213,7 @@ COMMENT ON FUNCTION scheduled_jobs.reschedule_job(text, timestamptz) IS
 -- Who may schedule: nobody but the owner until an administrator grants it,
 -- e.g. GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO app.
 REVOKE ALL ON FUNCTION
-	scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean, timestamptz),
+	scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean, timestamptz, text),
 	scheduled_jobs.cancel_job(bigint),
 	scheduled_jobs.cancel_job(text),
 	scheduled_jobs.reschedule_job(bigint, timestamptz),
@@ -491,6 +497,7 @@ CREATE TABLE scheduled_jobs.schedule_rules (
 	start_at timestamptz NOT NULL,
 	channel text,
 	procedure text,
+	command text,
 	payload jsonb NOT NULL,
 	max_attempts integer NOT NULL,
 	timeout_ms integer,
@@ -511,7 +518,7 @@ CREATE TABLE scheduled_jobs.schedule_rules (
 	updated_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
 	CONSTRAINT schedule_rules_name UNIQUE (owner, name),
 	CONSTRAINT schedule_rules_rule CHECK ((cron IS NULL) OPERATOR(pg_catalog.<>) (every IS NULL)),
-	CONSTRAINT schedule_rules_target CHECK ((channel IS NULL) OPERATOR(pg_catalog.<>) (procedure IS NULL)),
+	CONSTRAINT schedule_rules_target CHECK (pg_catalog.num_nonnulls(channel, procedure, command) OPERATOR(pg_catalog.=) 1),
 	CONSTRAINT schedule_rules_catch_up CHECK
 		(catch_up OPERATOR(pg_catalog.=) ANY (ARRAY['latest', 'all', 'none']::text[])),
 	CONSTRAINT schedule_rules_overlap CHECK
@@ -532,6 +539,7 @@ COMMENT ON COLUMN scheduled_jobs.schedule_rules.time_zone IS 'time zone the rule
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.start_at IS 'no occurrence before it; the first occurrence of a fixed interval';
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.channel IS 'NOTIFY channel, for NOTIFY schedules';
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.procedure IS 'procedure called, for procedure schedules';
+COMMENT ON COLUMN scheduled_jobs.schedule_rules.command IS 'SQL text run, for command schedules';
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.payload IS 'payload of every occurrence';
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.max_attempts IS 'procedure schedules: attempts of each occurrence';
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.timeout_ms IS 'procedure schedules: statement timeout of each attempt in milliseconds';
@@ -568,7 +576,7 @@ SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.schedule_rules_id_seq
 
 CREATE VIEW scheduled_jobs.schedules WITH (security_invoker = true) AS
 SELECT r.id, r.name, r.owner, r.cron, r.every, r.time_zone,
-	r.channel, r.procedure, r.payload, r.catch_up, r.overlap,
+	r.channel, r.procedure, r.command, r.payload, r.catch_up, r.overlap,
 	r.paused_at IS NOT NULL AS paused,
 	r.next_at AS next_occurrence, j.run_at AS next_run_at,
 	r.last_at AS last_occurrence, r.last_state, r.last_finished_at, r.last_error,
@@ -586,6 +594,7 @@ COMMENT ON COLUMN scheduled_jobs.schedules.every IS 'fixed interval, or NULL';
 COMMENT ON COLUMN scheduled_jobs.schedules.time_zone IS 'time zone of the rule';
 COMMENT ON COLUMN scheduled_jobs.schedules.channel IS 'NOTIFY channel, or NULL';
 COMMENT ON COLUMN scheduled_jobs.schedules.procedure IS 'procedure called, or NULL';
+COMMENT ON COLUMN scheduled_jobs.schedules.command IS 'SQL text run, or NULL';
 COMMENT ON COLUMN scheduled_jobs.schedules.payload IS 'payload of every occurrence';
 COMMENT ON COLUMN scheduled_jobs.schedules.catch_up IS 'policy for missed occurrences: latest, all, none';
 COMMENT ON COLUMN scheduled_jobs.schedules.overlap IS 'policy for overlapping runs: wait, skip, concurrent';
@@ -607,6 +616,7 @@ CREATE FUNCTION scheduled_jobs.create_schedule(
 	every interval DEFAULT NULL,
 	channel text DEFAULT NULL,
 	procedure text DEFAULT NULL,
+	command text DEFAULT NULL,
 	payload jsonb DEFAULT '{}',
 	time_zone text DEFAULT NULL,
 	catch_up text DEFAULT 'latest',
@@ -619,8 +629,8 @@ CREATE FUNCTION scheduled_jobs.create_schedule(
 RETURNS bigint
 LANGUAGE C VOLATILE PARALLEL UNSAFE
 AS 'MODULE_PATHNAME', 'sj_create_schedule';
-COMMENT ON FUNCTION scheduled_jobs.create_schedule(text, text, interval, text, text, jsonb, text, text, text, integer, timestamptz, interval, integer, interval) IS
-	'create the caller''s schedule name, or replace its rule: NOTIFY channel or CALL procedure(payload) on a cron rule or every interval; returns the schedule id';
+COMMENT ON FUNCTION scheduled_jobs.create_schedule(text, text, interval, text, text, text, jsonb, text, text, text, integer, timestamptz, interval, integer, interval) IS
+	'create the caller''s schedule name, or replace its rule: NOTIFY channel, CALL procedure(payload) or run command, on a cron rule or every interval; returns the schedule id';
 
 CREATE FUNCTION scheduled_jobs.drop_schedule(name text)
 RETURNS boolean
@@ -651,7 +661,7 @@ COMMENT ON FUNCTION scheduled_jobs.current_job() IS
 	'inside a procedure job: the job''s envelope (id, job_key, run_at, payload, and schedule and occurrence for a schedule''s occurrence); NULL elsewhere';
 
 REVOKE ALL ON FUNCTION
-	scheduled_jobs.create_schedule(text, text, interval, text, text, jsonb, text, text, text, integer, timestamptz, interval, integer, interval),
+	scheduled_jobs.create_schedule(text, text, interval, text, text, text, jsonb, text, text, text, integer, timestamptz, interval, integer, interval),
 	scheduled_jobs.drop_schedule(text),
 	scheduled_jobs.pause_schedule(text),
 	scheduled_jobs.resume_schedule(text, boolean)

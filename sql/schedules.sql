@@ -23,6 +23,7 @@ EXCEPTION WHEN OTHERS THEN
 END $$;
 CREATE SCHEMA rg_sched;
 CREATE PROCEDURE rg_sched.work(payload jsonb) LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE TABLE rg_sched.t (n int);
 
 -- a cron schedule far in the future, in a zone of its own
 SELECT scheduled_jobs.create_schedule('rg_yearly', cron => '0 9 1 1 *', channel => 'rg_sched',
@@ -83,6 +84,24 @@ SELECT scheduled_jobs.schedule_job('2030-01-01 00:00+00', channel => 'rg_sched',
 	expires_at => '2030-01-01 00:06+00') > 0 AS scheduled;
 SELECT expires_at FROM scheduled_jobs.jobs WHERE job_key = 'rg_deadline';
 SELECT scheduled_jobs.cancel_job(id) FROM scheduled_jobs.jobs WHERE channel = 'rg_sched';
+
+-- command jobs: SQL text run as the owner, in the job's transaction or,
+-- for statements that cannot run in one, alone outside any
+SELECT scheduled_jobs.create_schedule('rg_vacuum', cron => '@daily', command => 'VACUUM rg_sched.t') > 0 AS created;
+SELECT name, cron, command, channel, procedure, next_occurrence::time AS at FROM scheduled_jobs.schedules;
+SELECT command FROM scheduled_jobs.jobs WHERE schedule_id IS NOT NULL;
+SELECT scheduled_jobs.drop_schedule('rg_vacuum') AS dropped;
+SELECT scheduled_jobs.schedule_job('2030-01-01 00:00+00', command => 'DELETE FROM rg_sched.t; INSERT INTO rg_sched.t VALUES (1)',
+	group_commit => true) > 0 AS scheduled;
+SELECT scheduled_jobs.cancel_job(id) FROM scheduled_jobs.jobs WHERE command IS NOT NULL;
+SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => 'VACUUM rg_sched.t; ANALYZE rg_sched.t')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => 'CREATE INDEX CONCURRENTLY ON rg_sched.t (n)', group_commit => true)$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => 'BEGIN; DELETE FROM rg_sched.t; COMMIT')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => 'DELET FROM rg_sched.t')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => ' ; ')$$);
+SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => 'SELECT 1', channel => 'c')$$);
+SELECT try($$SELECT scheduled_jobs.create_schedule('rg_x', cron => '* * * * *', command => 'SELECT 1', procedure => 'rg_sched.work')$$);
+SELECT try($$SELECT scheduled_jobs.create_schedule('rg_x', cron => '* * * * *', command => 'REINDEX DATABASE x; SELECT 1')$$);
 
 -- invalid input
 SELECT try($$SELECT scheduled_jobs.create_schedule(NULL, cron => '* * * * *', channel => 'c')$$);

@@ -32,6 +32,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
+#include "command.h"
 #include "current_job.h"
 #include "insert.h"
 #include "job.h"
@@ -58,18 +59,19 @@ enum
 	SCHEDULE_ARG_TIMEOUT,
 	SCHEDULE_ARG_GROUP_COMMIT,	/* since 0.2.0 */
 	SCHEDULE_ARG_EXPIRES_AT,	/* since 0.4.0 */
+	SCHEDULE_ARG_COMMAND,
 	SCHEDULE_NARGS
 };
 
 /*
  * Upsert of a job with a job_key: $1..$8 are the columns run_at .. owner of
- * the column map, $9 group_commit, $10 expires_at.  UPSERT_SQL(extra
+ * the column map, $9 group_commit, $10 expires_at, $11 command.  UPSERT_SQL(extra
  * columns, extra values, extra SET) so that the tables of 0.1.0 (no
  * group_commit), 0.2.0 (no acknowledged channels) and 0.3.0 (no firing
  * deadlines) are served too until ALTER EXTENSION ... UPDATE.  A replaced
  * job starts afresh: not in flight any more, if it was.
  */
-#define UPSERT_NARGS 10
+#define UPSERT_NARGS 11
 #define UPSERT_SQL(col, val, set) \
 "INSERT INTO scheduled_jobs.jobs AS j " \
 "  (run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner" col ") " \
@@ -84,10 +86,10 @@ enum
 "RETURNING j.id"
 
 static const char *const schedule_sql =
-UPSERT_SQL(", group_commit, expires_at", ", $9, $10",
+UPSERT_SQL(", group_commit, expires_at, command", ", $9, $10, $11",
 		   ", group_commit = excluded.group_commit, "
 		   "due_at = NULL, first_delivered_at = NULL, lease_until = NULL, "
-		   "expires_at = excluded.expires_at");
+		   "expires_at = excluded.expires_at, command = excluded.command");
 static const char *const schedule_sql_0_3_0 =
 UPSERT_SQL(", group_commit", ", $9", ", group_commit = excluded.group_commit, "
 		   "due_at = NULL, first_delivered_at = NULL, lease_until = NULL");
@@ -215,6 +217,8 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	bool		group_commit = false;
 	bool		is_0_1_0 = PG_NARGS() <= SCHEDULE_ARG_GROUP_COMMIT;
 	bool		has_expires_at = PG_NARGS() > SCHEDULE_ARG_EXPIRES_AT;
+	bool		has_command;
+	char	   *command = NULL;
 	TimestampTz expires_at = DT_NOEND;
 	Datum		values[Natts_jobs];
 	bool		nulls[Natts_jobs];
@@ -230,12 +234,13 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	run_at = PG_GETARG_TIMESTAMPTZ(SCHEDULE_ARG_RUN_AT);
 	check_run_at(run_at);
 
-	if (PG_ARGISNULL(SCHEDULE_ARG_CHANNEL) ==
-		PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE))
+	has_command = has_expires_at && !PG_ARGISNULL(SCHEDULE_ARG_COMMAND);
+	if (!PG_ARGISNULL(SCHEDULE_ARG_CHANNEL) +
+		!PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE) + has_command != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("exactly one of channel and procedure must be given"),
-				 errhint("Give channel => 'name' to fire the job as NOTIFY, or procedure => 'schema.name' to CALL it.")));
+				 errmsg("exactly one of channel, procedure and command must be given"),
+				 errhint("Give channel => 'name' to fire the job as NOTIFY, procedure => 'schema.name' to CALL it, or command => 'SQL' to run it.")));
 
 	if (PG_ARGISNULL(SCHEDULE_ARG_PAYLOAD))
 		ereport(ERROR,
@@ -280,10 +285,10 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 
 	if (!is_0_1_0 && !PG_ARGISNULL(SCHEDULE_ARG_GROUP_COMMIT))
 		group_commit = PG_GETARG_BOOL(SCHEDULE_ARG_GROUP_COMMIT);
-	if (group_commit && PG_ARGISNULL(SCHEDULE_ARG_PROCEDURE))
+	if (group_commit && !PG_ARGISNULL(SCHEDULE_ARG_CHANNEL))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("group_commit applies to procedure jobs only"),
+				 errmsg("group_commit applies to procedure and command jobs only"),
 				 errdetail("NOTIFY jobs are always fired many to a transaction.")));
 
 	if (has_expires_at && !PG_ARGISNULL(SCHEDULE_ARG_EXPIRES_AT))
@@ -302,8 +307,17 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 		channel = text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_CHANNEL));
 		sj_check_channel(channel, job_key, payload, false);
 	}
-	else
+	else if (!has_command)
 		procedure = sj_check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_PROCEDURE)));
+	else
+	{
+		command = text_to_cstring(PG_GETARG_TEXT_PP(SCHEDULE_ARG_COMMAND));
+		if (!sj_check_command(command) && group_commit)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a command that cannot run inside a transaction block cannot use group_commit"),
+					 errdetail("It runs alone, outside a transaction block.")));
+	}
 
 	/* the row, by the column map; sj_insert_job fills in the rest */
 	memset(nulls, true, sizeof(nulls));
@@ -324,6 +338,8 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	SET(Anum_jobs_group_commit, BoolGetDatum(group_commit), false);
 	SET(Anum_jobs_expires_at, TimestampTzGetDatum(expires_at),
 		TIMESTAMP_IS_NOEND(expires_at));
+	SET(Anum_jobs_command, command ? CStringGetTextDatum(command) : (Datum) 0,
+		command == NULL);
 #undef SET
 
 	if (job_key == NULL)
@@ -332,15 +348,19 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 	{
 		Oid			argtypes[UPSERT_NARGS] = {TIMESTAMPTZOID, TEXTOID,
 			TEXTOID, JSONBOID, TEXTOID, INT4OID, INT4OID, REGROLEOID, BOOLOID,
-		TIMESTAMPTZOID};
+		TIMESTAMPTZOID, TEXTOID};
 		Datum		params[UPSERT_NARGS];
 		char		pnulls[UPSERT_NARGS];
 
-		/* $1..$8: run_at .. owner; $9: group_commit; $10: expires_at */
+		/*
+		 * $1..$8: run_at .. owner; $9 group_commit; $10 expires_at; $11
+		 * command
+		 */
 		for (int i = 0; i < UPSERT_NARGS; i++)
 		{
 			int			anum = i < 8 ? Anum_jobs_run_at + i :
-			i == 8 ? Anum_jobs_group_commit : Anum_jobs_expires_at;
+			i == 8 ? Anum_jobs_group_commit :
+			i == 9 ? Anum_jobs_expires_at : Anum_jobs_command;
 
 			params[i] = values[anum - 1];
 			pnulls[i] = nulls[anum - 1] ? 'n' : ' ';
@@ -349,17 +369,17 @@ sj_schedule_job(PG_FUNCTION_ARGS)
 		if (is_0_1_0)
 			id = sj_run_as_extension_owner(&schedule_plan_0_1_0,
 										   schedule_sql_0_1_0,
-										   UPSERT_NARGS - 2, argtypes, params,
+										   UPSERT_NARGS - 3, argtypes, params,
 										   pnulls, &found);
 		else if (!sj_has_acknowledged_channels())
 			id = sj_run_as_extension_owner(&schedule_plan_0_2_0,
 										   schedule_sql_0_2_0,
-										   UPSERT_NARGS - 1, argtypes, params,
+										   UPSERT_NARGS - 2, argtypes, params,
 										   pnulls, &found);
 		else if (!has_expires_at)
 			id = sj_run_as_extension_owner(&schedule_plan_0_3_0,
 										   schedule_sql_0_3_0,
-										   UPSERT_NARGS - 1, argtypes, params,
+										   UPSERT_NARGS - 2, argtypes, params,
 										   pnulls, &found);
 		else
 			id = sj_run_as_extension_owner(&schedule_plan, schedule_sql,

@@ -50,7 +50,7 @@ static SPIPlanPtr exists_plan = NULL;
 "  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() FROM done"
 static const char *const succeeded_sql[2] = {
 	SUCCEEDED_SQL(SJ_JOB_COLUMNS, ""),
-	SUCCEEDED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at")
+	SUCCEEDED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at, command")
 };
 
 /*
@@ -72,7 +72,7 @@ static const char *const succeeded_sql[2] = {
 static const char *const succeeded_keyed_sql[2] = {
 	SUCCEEDED_KEYED_SQL(SJ_JOB_COLUMNS, ""),
 	SUCCEEDED_KEYED_SQL(SJ_JOB_COLUMNS_0_4,
-						", d.schedule_id, d.occurrence_at, d.expires_at")
+						", d.schedule_id, d.occurrence_at, d.expires_at, d.command")
 };
 
 /*
@@ -89,7 +89,7 @@ static const char *const succeeded_keyed_sql[2] = {
 "  " SJ_STATE_FAILED ", $2, pg_catalog.clock_timestamp() FROM done"
 static const char *const failed_sql[2] = {
 	FAILED_SQL(SJ_JOB_COLUMNS, ""),
-	FAILED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at")
+	FAILED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at, command")
 };
 
 /* The job $1 was not run by its expires_at (0.4.0 on). */
@@ -216,6 +216,92 @@ sj_record_expired(SjJob *job)
 }
 
 /*
+ * A command that runs outside a transaction block ($1) starts: it moves to
+ * job_history first, as failed with the error $2/$3 that stays if the
+ * executor dies before it finishes, so that it never runs twice.
+ */
+static const char *const outside_started_sql =
+"WITH done AS (DELETE FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 "
+"  RETURNING " SJ_JOB_COLUMNS_0_4 ") "
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS_0_4 ", state, fired_at, finished_at) "
+"SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, "
+"  attempts OPERATOR(pg_catalog.+) 1, created_at, $2, $3, schedule_id, occurrence_at, "
+"  expires_at, command, " SJ_STATE_FAILED ", pg_catalog.now(), pg_catalog.clock_timestamp() "
+"FROM done";
+
+/* It ended: $1 id, $2 state, $3 last_error, $4 last_error_data. */
+static const char *const outside_finished_sql =
+"UPDATE scheduled_jobs.job_history SET state = $2, finished_at = pg_catalog.clock_timestamp(), "
+"  last_error = $3, last_error_data = $4 WHERE id OPERATOR(pg_catalog.=) $1";
+
+static SPIPlanPtr outside_started_plan = NULL;
+static SPIPlanPtr outside_finished_plan = NULL;
+
+/*
+ * sj_record_outside_started
+ *		A command job that runs outside a transaction block starts: move it
+ *		to job_history, as failed until sj_record_outside_finished says how
+ *		it ended.  The caller commits before the command runs.
+ */
+void
+sj_record_outside_started(SjJob *job)
+{
+	Oid			argtypes[3] = {INT8OID, TEXTOID, JSONBOID};
+	Datum		values[3];
+	ErrorData	edata;
+
+	memset(&edata, 0, sizeof(edata));
+	edata.sqlerrcode = ERRCODE_ADMIN_SHUTDOWN;
+	edata.message = "the command was interrupted before it finished";
+	edata.detail = "Its executor ended while the command ran outside a transaction block; such a command runs at most once.";
+	values[0] = Int64GetDatum(job->id);
+	values[1] = CStringGetTextDatum(edata.message);
+	values[2] = DirectFunctionCall1(jsonb_in,
+									CStringGetDatum(error_json(&edata)));
+	if (outside_started_plan == NULL)
+		outside_started_plan = sj_prepare(outside_started_sql, 3, argtypes);
+	if (SPI_execute_plan(outside_started_plan, values, NULL, false, 0) !=
+		SPI_OK_INSERT)
+		elog(ERROR, "could not start job " INT64_FORMAT, job->id);
+}
+
+/*
+ * sj_record_outside_finished
+ *		How a command job that ran outside a transaction block ended (edata
+ *		NULL: it succeeded); its schedule goes on.  In a new transaction.
+ */
+void
+sj_record_outside_finished(SjJob *job, ErrorData *edata)
+{
+	Oid			argtypes[4] = {INT8OID, TEXTOID, TEXTOID, JSONBOID};
+	Datum		values[4];
+	char		nulls[4] = {' ', ' ', 'n', 'n'};
+
+	values[0] = Int64GetDatum(job->id);
+	values[1] = CStringGetTextDatum(edata ? "failed" : "succeeded");
+	if (edata)
+	{
+		values[2] = CStringGetTextDatum(edata->message ? edata->message : "");
+		values[3] = DirectFunctionCall1(jsonb_in,
+										CStringGetDatum(error_json(edata)));
+		nulls[2] = nulls[3] = ' ';
+	}
+	if (outside_finished_plan == NULL)
+		outside_finished_plan = sj_prepare(outside_finished_sql, 4, argtypes);
+	if (SPI_execute_plan(outside_finished_plan, values, nulls, false, 0) !=
+		SPI_OK_UPDATE)
+		elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
+	advance_schedules(list_make1(job),
+					  edata ? SJ_OCC_FAILED : SJ_OCC_SUCCEEDED,
+					  edata ? edata->message : NULL);
+	if (edata)
+		ereport(LOG,
+				(errmsg("scheduled_jobs job " INT64_FORMAT " (command) failed with SQLSTATE %s, run at most once: %s",
+						job->id, unpack_sql_state(edata->sqlerrcode),
+						edata->message ? edata->message : "")));
+}
+
+/*
  * sj_record_succeeded
  *		Move the jobs of the list (SjJob *), all succeeded, to job_history.
  */
@@ -324,8 +410,10 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 	}
 	ereport(LOG,
 			(errmsg("scheduled_jobs job " INT64_FORMAT " (%s %s) attempt %d of %d failed with SQLSTATE %s%s: %s",
-					job->id, job->procedure ? "CALL" : "NOTIFY",
-					job->procedure ? job->procedure : job->channel,
+					job->id,
+					job->procedure ? "CALL" : job->command ? "command" : "NOTIFY",
+					job->procedure ? job->procedure :
+					job->command ? job->command : job->channel,
 					job->attempts + 1, job->max_attempts,
 					unpack_sql_state(edata->sqlerrcode),
 					last ? ", the job is kept as failed" : ", retried later",
@@ -361,7 +449,7 @@ sj_charge_lost_attempt(int64 job_id, SjInflightState how)
 		return SPI_processed == 0;
 	}
 	job = sj_job_from_spi_row(0, CurrentMemoryContext);
-	if (job->procedure == NULL)
+	if (job->channel != NULL)
 		return true;
 
 	memset(&edata, 0, sizeof(edata));

@@ -14,6 +14,8 @@
 
 extern void sj_record_succeeded(List *jobs);
 extern void sj_record_expired(SjJob *job);
+extern void sj_record_outside_started(SjJob *job);
+extern void sj_record_outside_finished(SjJob *job, ErrorData *edata);
 extern void sj_record_failed_attempt(SjJob *job, ErrorData *edata);
 extern bool sj_charge_lost_attempt(int64 job_id, SjInflightState how);
 

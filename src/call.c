@@ -1,6 +1,7 @@
 /*
  * call.c
- *		Running the CALL of one procedure job, under its own error boundary.
+ *		Running the CALL of one procedure job (or the SQL text of a command
+ *		job that runs in the job's transaction), under its own error boundary.
  *
  * The CALL runs as the job's owner with SECURITY_LOCAL_USERID_CHANGE, as core
  * runs SECURITY DEFINER functions: the job cannot SET ROLE or SET SESSION
@@ -21,6 +22,7 @@
 #include "libpq/be-fsstubs.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
@@ -135,7 +137,7 @@ sj_call_job(SjJob *job, pg_atomic_uint64 *running_job, MemoryContext job_ctx)
 					(errcode(ERRCODE_UNDEFINED_OBJECT),
 					 errmsg("role %u, the owner of job " INT64_FORMAT ", does not exist",
 							job->owner, job->id)));
-		plan = call_plan(job->procedure);
+		plan = job->command ? NULL : call_plan(job->procedure);
 
 		nestlevel = NewGUCNestLevel();
 		GetUserIdAndSecContext(&save_userid, &save_sec_context);
@@ -148,14 +150,30 @@ sj_call_job(SjJob *job, pg_atomic_uint64 *running_job, MemoryContext job_ctx)
 		 * made; the owner may have lost it since, as its own CALL would
 		 * notice.
 		 */
-		schema = strVal(linitial(stringToQualifiedNameList(job->procedure)));
-		(void) LookupExplicitNamespace(schema, false);
+		if (job->command)
+		{
+			/* a command reads names as a new session of its owner would */
+			(void) set_config_option("search_path", "\"$user\", public",
+									 PGC_USERSET, PGC_S_SESSION,
+									 GUC_ACTION_SAVE, true, 0, false);
+		}
+		else
+		{
+			schema = strVal(linitial(stringToQualifiedNameList(job->procedure)));
+			(void) LookupExplicitNamespace(schema, false);
+		}
 		if (timeout_ms > 0)
 			enable_timeout_after(STATEMENT_TIMEOUT, timeout_ms);
 		sj_current_job_set(job);
 		pg_atomic_write_u64(running_job, (uint64) job->id);
 
-		if (SPI_execute_plan(plan, &job->payload, NULL, false, 0) < 0)
+		if (job->command)
+		{
+			if (SPI_execute(job->command, false, 0) < 0)
+				elog(ERROR, "could not run the command of job " INT64_FORMAT,
+					 job->id);
+		}
+		else if (SPI_execute_plan(plan, &job->payload, NULL, false, 0) < 0)
 			elog(ERROR, "could not CALL %s", job->procedure);
 		/* deferred constraints and triggers fire here, under this boundary */
 		AfterTriggerSetState(&all_immediate);

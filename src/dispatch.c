@@ -37,7 +37,7 @@ static TimestampTz last_start_warning = 0;
  */
 static bool *seen = NULL;
 
-static SPIPlanPtr dispatch_plan = NULL;
+static SPIPlanPtr dispatch_plans[2];	/* [0.4.0 or later] */
 
 /* Register executor e of database slot dbslot.  Caller holds the lock. */
 static bool
@@ -153,6 +153,7 @@ sj_dispatch_procedure_jobs(int dbslot)
 	int			idle = 0,
 				starting = 0,
 				running = 0;
+	int			v;
 
 	if (SjShmem->max_executors == 0)
 		return DT_NOEND;
@@ -161,20 +162,23 @@ sj_dispatch_procedure_jobs(int dbslot)
 			MemoryContextAllocZero(TopMemoryContext,
 								   SjShmem->max_executors *
 								   sizeof(BackgroundWorkerHandle *));
-	if (dispatch_plan == NULL)
+	v = sj_has_schedules() ? 1 : 0;
+	if (dispatch_plans[v] == NULL)
 	{
+		const char *executor_job = v ? SJ_EXECUTOR_JOB : SJ_EXECUTOR_JOB_0_3;
 		char	   *sql = psprintf("SELECT (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs "
-								   "  WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
+								   "  WHERE %s AND run_at OPERATOR(pg_catalog.<=) $1 "
 								   "  ORDER BY run_at LIMIT %d) d), "
 								   "(SELECT run_at FROM scheduled_jobs.jobs "
-								   "  WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.>) $1 "
+								   "  WHERE %s AND run_at OPERATOR(pg_catalog.>) $1 "
 								   "  ORDER BY run_at LIMIT 1)",
-								   SjShmem->max_executors);
+								   executor_job, SjShmem->max_executors,
+								   executor_job);
 
-		dispatch_plan = sj_prepare(sql, 1, argtypes);
+		dispatch_plans[v] = sj_prepare(sql, 1, argtypes);
 	}
 	deferred = collect_lost_attempts(dbslot, false);
-	if (SPI_execute_plan(dispatch_plan, values, NULL, true, 1) !=
+	if (SPI_execute_plan(dispatch_plans[v], values, NULL, true, 1) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "could not count due procedure jobs");
 	n_due = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],

@@ -47,6 +47,7 @@
 
 #include "attempt.h"
 #include "call.h"
+#include "command.h"
 #include "clock.h"
 #include "current_job.h"
 #include "executor.h"
@@ -63,28 +64,34 @@ static int	my_dbslot = -1;
 /* The jobs claimed by the transaction in progress (in job_ctx). */
 static List *claimed_jobs = NIL;
 
-static SPIPlanPtr claim_plan = NULL;
-static SPIPlanPtr claim_group_plan = NULL;
+static SPIPlanPtr claim_plans[2];	/* [0.4.0 or later] */
+static SPIPlanPtr claim_group_plans[2];
 static SPIPlanPtr reread_plan = NULL;
 
 /*
  * Due at $1.  SELECT *: read by the column map (job.c), which also serves
  * 0.1.0.
  */
-static const char *const claim_sql =
-"SELECT * FROM scheduled_jobs.jobs "
-"WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
-"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
+#define CLAIM_SQL(executor_job) \
+"SELECT * FROM scheduled_jobs.jobs " \
+"WHERE " executor_job " AND run_at OPERATOR(pg_catalog.<=) $1 " \
+"ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+static const char *const claim_sql[2] = {
+	CLAIM_SQL(SJ_EXECUTOR_JOB_0_3), CLAIM_SQL(SJ_EXECUTOR_JOB)
+};
 
 /*
  * More group-commit jobs due at $3 to run with the first one ($1), at most $2.
  */
-static const char *const claim_group_sql =
-"SELECT * FROM scheduled_jobs.jobs "
-"WHERE procedure IS NOT NULL AND group_commit "
-"  AND run_at OPERATOR(pg_catalog.<=) $3 "
-"  AND id OPERATOR(pg_catalog.<>) $1 "
-"ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED";
+#define CLAIM_GROUP_SQL(executor_job) \
+"SELECT * FROM scheduled_jobs.jobs " \
+"WHERE " executor_job " AND group_commit " \
+"  AND run_at OPERATOR(pg_catalog.<=) $3 " \
+"  AND id OPERATOR(pg_catalog.<>) $1 " \
+"ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED"
+static const char *const claim_group_sql[2] = {
+	CLAIM_GROUP_SQL(SJ_EXECUTOR_JOB_0_3), CLAIM_GROUP_SQL(SJ_EXECUTOR_JOB)
+};
 
 /*
  * The claimed jobs of $1 as they are now, still due at $2 (all locked by us).
@@ -191,7 +198,7 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 		MemoryContext old;
 
 		/* replaced by a NOTIFY job: the scheduler's */
-		if (job->procedure == NULL)
+		if (job->channel != NULL)
 			continue;
 		old = MemoryContextSwitchTo(job_ctx);
 		result = lappend(result, job);
@@ -212,14 +219,16 @@ claim_jobs(MemoryContext job_ctx)
 	Datum		values[3];
 	SjJob	   *first;
 	MemoryContext old;
+	int			v;
 
 	claimed_jobs = NIL;
 	if (SjShmem->dbs[my_dbslot].paused)
 		return;
 	values[2] = TimestampTzGetDatum(sj_xact_now());
-	if (claim_plan == NULL)
-		claim_plan = sj_prepare(claim_sql, 1, &argtypes[2]);
-	if (SPI_execute_plan(claim_plan, &values[2], NULL, false, 1) !=
+	v = sj_has_schedules() ? 1 : 0;
+	if (claim_plans[v] == NULL)
+		claim_plans[v] = sj_prepare(claim_sql[v], 1, &argtypes[2]);
+	if (SPI_execute_plan(claim_plans[v], &values[2], NULL, false, 1) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "could not claim a procedure job");
 	if (SPI_processed == 0)
@@ -233,9 +242,9 @@ claim_jobs(MemoryContext job_ctx)
 	{
 		values[0] = Int64GetDatum(first->id);
 		values[1] = Int32GetDatum(sj_group_commit_size - 1);
-		if (claim_group_plan == NULL)
-			claim_group_plan = sj_prepare(claim_group_sql, 3, argtypes);
-		if (SPI_execute_plan(claim_group_plan, values, NULL, false, 0) !=
+		if (claim_group_plans[v] == NULL)
+			claim_group_plans[v] = sj_prepare(claim_group_sql[v], 3, argtypes);
+		if (SPI_execute_plan(claim_group_plans[v], values, NULL, false, 0) !=
 			SPI_OK_SELECT)
 			elog(ERROR, "could not claim group-commit jobs");
 		for (uint64 i = 0; i < SPI_processed; i++)
@@ -250,6 +259,41 @@ claim_jobs(MemoryContext job_ctx)
 }
 
 /*
+ * Run a claimed command job that cannot run inside a transaction block: it
+ * moves to job_history in the claiming transaction, which commits; the
+ * command runs at top level; a new transaction records how it ended.  At
+ * most once: an executor that dies meanwhile leaves it failed
+ * ("interrupted"), and its schedule goes on when the scheduler starts again.
+ */
+static void
+run_outside(SjJob *job, MemoryContext job_ctx)
+{
+	ErrorData  *edata;
+
+	sj_record_outside_started(job);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	claimed_jobs = NIL;
+
+	edata = sj_run_command_outside(job->command, job->owner,
+								   job->timeout_ms >= 0 ? job->timeout_ms :
+								   sj_job_timeout, job_ctx);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	sj_record_outside_finished(job, edata);
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
  * Claim and run due procedure jobs in one transaction.  Returns false if
  * none was due.
  */
@@ -258,6 +302,7 @@ run_jobs(MemoryContext job_ctx)
 {
 	List	   *succeeded = NIL;
 	List	   *todo;
+	SjJob	   *first;
 	uint64		changes;
 
 	SetCurrentStatementStartTimestamp();
@@ -285,6 +330,15 @@ run_jobs(MemoryContext job_ctx)
 	}
 	my_exec->idle = false;
 
+	first = linitial(claimed_jobs);
+	if (first->command && !sj_check_command(first->command) &&
+		first->expires_at >= sj_xact_now() &&
+		!sj_cancel_requested(my_dbslot, first->id))
+	{
+		run_outside(first, job_ctx);
+		return true;
+	}
+
 	todo = list_copy(claimed_jobs);
 	changes = sj_jobs_changed();
 	while (todo != NIL)
@@ -304,6 +358,8 @@ run_jobs(MemoryContext job_ctx)
 		}
 
 		pgstat_report_activity(STATE_RUNNING,
+							   job->command ?
+							   psprintf("job " INT64_FORMAT ": %s", job->id, job->command) :
 							   psprintf("job " INT64_FORMAT ": CALL %s", job->id, job->procedure));
 		sj_inflight_running(job->id);
 		edata = sj_call_job(job, &my_exec->running_job, job_ctx);

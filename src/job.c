@@ -51,7 +51,7 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 	job->group_commit = desc->natts >= Anum_jobs_group_commit &&
 		DatumGetBool(COL(Anum_jobs_group_commit));
 	job->expires_at = DT_NOEND;
-	if (desc->natts >= Anum_jobs_expires_at)
+	if (desc->natts >= Anum_jobs_command)
 	{
 		d = COL(Anum_jobs_schedule_id);
 		job->schedule_id = isnull ? 0 : DatumGetInt64(d);
@@ -60,6 +60,8 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 		d = COL(Anum_jobs_expires_at);
 		if (!isnull)
 			job->expires_at = DatumGetTimestampTz(d);
+		d = COL(Anum_jobs_command);
+		job->command = isnull ? NULL : TextDatumGetCString(d);
 	}
 #undef COL
 	job->fired_at = GetCurrentTransactionStartTimestamp();

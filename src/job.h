@@ -41,7 +41,8 @@ enum
 	Anum_jobs_schedule_id,		/* since 0.4.0: recurring schedules */
 	Anum_jobs_occurrence_at,
 	Anum_jobs_expires_at,
-	Natts_jobs = Anum_jobs_expires_at
+	Anum_jobs_command,
+	Natts_jobs = Anum_jobs_command
 };
 
 /* the tables of earlier versions, served until ALTER EXTENSION ... UPDATE */
@@ -63,7 +64,15 @@ enum
 	"id, run_at, channel, procedure, payload, job_key, max_attempts, " \
 	"timeout_ms, owner, attempts, created_at, last_error, last_error_data"
 #define SJ_JOB_COLUMNS_0_4 \
-	SJ_JOB_COLUMNS ", schedule_id, occurrence_at, expires_at"
+	SJ_JOB_COLUMNS ", schedule_id, occurrence_at, expires_at, command"
+
+/*
+ * Executor jobs (procedures and commands) are the jobs that are not NOTIFY
+ * jobs; before 0.4.0 (no commands), the partial index of jobs_call_run_at
+ * reads "procedure IS NOT NULL" instead.
+ */
+#define SJ_EXECUTOR_JOB "channel IS NULL"
+#define SJ_EXECUTOR_JOB_0_3 "procedure IS NOT NULL"
 
 /*
  * The states of a finished job, as SQL literals of job_history.state (its
@@ -109,6 +118,7 @@ typedef struct SjJob
 	TimestampTz run_at;
 	char	   *channel;		/* NOTIFY jobs */
 	char	   *procedure;		/* procedure jobs */
+	char	   *command;		/* command jobs (0.4.0 on) */
 	Datum		payload;
 	char	   *job_key;		/* NULL: none */
 	Oid			owner;

@@ -37,6 +37,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
 
 #include "clock.h"
@@ -110,10 +111,10 @@ static const char *const apply_sql =
 "    pg_catalog.unnest($8::pg_catalog.timestamptz[]), pg_catalog.unnest($9::pg_catalog.timestamptz[]), "
 "    pg_catalog.unnest($10::pg_catalog.text[])) "
 "  AS u(id, move, next_at, expires_at, runs, skipped, state, last_at, finished_at, error)), "
-"ins AS (INSERT INTO scheduled_jobs.jobs (run_at, channel, procedure, payload, max_attempts, "
-"    timeout_ms, owner, schedule_id, occurrence_at, expires_at) "
-"  SELECT u.next_at, r.channel, r.procedure, r.payload, r.max_attempts, r.timeout_ms, r.owner, "
-"    r.id, u.next_at, u.expires_at "
+"ins AS (INSERT INTO scheduled_jobs.jobs (run_at, channel, procedure, command, payload, "
+"    max_attempts, timeout_ms, owner, schedule_id, occurrence_at, expires_at) "
+"  SELECT u.next_at, r.channel, r.procedure, r.command, r.payload, r.max_attempts, "
+"    r.timeout_ms, r.owner, r.id, u.next_at, u.expires_at "
 "  FROM u JOIN scheduled_jobs.schedule_rules r ON r.id OPERATOR(pg_catalog.=) u.id "
 "  WHERE r.id OPERATOR(pg_catalog.=) ANY ($1) AND u.next_at IS NOT NULL "
 "  RETURNING id, schedule_id) "
@@ -643,4 +644,62 @@ sj_start_concurrent_occurrences(void)
 	if (set.n > 0)
 		sj_advance_schedules(set.occ, set.n);
 	return set.n;
+}
+
+/* Schedules that wait for no pending occurrence (and are not paused). */
+static SPIPlanPtr stalled_plan = NULL;
+
+static void
+collect_ids(void *arg)
+{
+	List	  **ids = arg;
+	MemoryContext old = MemoryContextSwitchTo(CurTransactionContext);
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int64	   *id = palloc(sizeof(int64) * 2);
+		Datum		d;
+
+		id[0] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
+											SPI_tuptable->tupdesc, 1, &isnull));
+		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2,
+						  &isnull);
+		id[1] = isnull ? 0 : DatumGetInt64(d);
+		*ids = lappend(*ids, id);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/*
+ * sj_repair_schedules
+ *		When the scheduler starts: a schedule whose pending occurrence is gone
+ *		without a next one (a command run outside a transaction block whose
+ *		executor died before it recorded its end, a TRUNCATE of the jobs)
+ *		goes on at its next occurrence after now, the ones since its last run
+ *		counted as skipped.  Returns how many.  Inside a transaction.
+ */
+int
+sj_repair_schedules(void)
+{
+	List	   *ids = NIL;
+	ListCell   *lc;
+	TimestampTz now = sj_now();
+
+	sj_owner_execute(&stalled_plan,
+					 "SELECT r.id, r.last_at FROM scheduled_jobs.schedule_rules r "
+					 "WHERE r.paused_at IS NULL AND (r.job_id IS NULL OR NOT EXISTS "
+					 "  (SELECT FROM scheduled_jobs.jobs j WHERE j.id OPERATOR(pg_catalog.=) r.job_id)) "
+					 "  AND r.next_at IS NOT NULL",
+					 0, NULL, NULL, NULL, 0, collect_ids, &ids);
+	foreach(lc, ids)
+	{
+		int64	   *id = lfirst(lc);
+
+		ereport(LOG,
+				(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no pending occurrence: it goes on at its next one",
+						id[0])));
+		sj_start_schedule(id[0], now, (TimestampTz) id[1]);
+	}
+	return list_length(ids);
 }

@@ -41,5 +41,6 @@ extern void sj_advance_schedules(SjOccurrence *occ, int n);
 extern void sj_start_schedule(int64 schedule_id, TimestampTz after,
 							  TimestampTz skipped_since);
 extern int	sj_start_concurrent_occurrences(void);
+extern int	sj_repair_schedules(void);
 
 #endif							/* SJ_OCCURRENCE_H */

@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 
 #include "clock.h"
+#include "command.h"
 #include "cron.h"
 #include "current_job.h"
 #include "envelope.h"
@@ -42,6 +43,7 @@ enum
 	ARG_EVERY,
 	ARG_CHANNEL,
 	ARG_PROCEDURE,
+	ARG_COMMAND,
 	ARG_PAYLOAD,
 	ARG_TIME_ZONE,
 	ARG_CATCH_UP,
@@ -55,14 +57,14 @@ enum
 };
 
 /*
- * The rule $1..$15 of the caller ($2): inserted, or replacing the rule of
+ * The rule $1..$16 of the caller ($2): inserted, or replacing the rule of
  * the same name (its pending occurrence is withdrawn by the caller).
  */
 static const char *const upsert_sql =
 "INSERT INTO scheduled_jobs.schedule_rules AS r (name, owner, cron, every, time_zone, "
 "  start_at, channel, procedure, payload, max_attempts, timeout_ms, catch_up, "
-"  catch_up_limit, overlap, expires_after) "
-"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) "
+"  catch_up_limit, overlap, expires_after, command) "
+"VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) "
 "ON CONFLICT ON CONSTRAINT schedule_rules_name DO UPDATE SET "
 "  cron = excluded.cron, every = excluded.every, time_zone = excluded.time_zone, "
 "  start_at = excluded.start_at, channel = excluded.channel, "
@@ -70,6 +72,7 @@ static const char *const upsert_sql =
 "  max_attempts = excluded.max_attempts, timeout_ms = excluded.timeout_ms, "
 "  catch_up = excluded.catch_up, catch_up_limit = excluded.catch_up_limit, "
 "  overlap = excluded.overlap, expires_after = excluded.expires_after, "
+"  command = excluded.command, "
 "  job_id = NULL, next_at = NULL, updated_at = pg_catalog.now() "
 "RETURNING r.id, r.paused_at";
 
@@ -244,11 +247,12 @@ sj_create_schedule(PG_FUNCTION_ARGS)
 	TimestampTz start_at;
 	TimestampTz now = sj_now();
 	Jsonb	   *payload;
-	Oid			argtypes[15] = {TEXTOID, OIDOID, TEXTOID, INTERVALOID, TEXTOID,
+	Oid			argtypes[16] = {TEXTOID, OIDOID, TEXTOID, INTERVALOID, TEXTOID,
 		TIMESTAMPTZOID, TEXTOID, TEXTOID, JSONBOID, INT4OID, INT4OID, TEXTOID,
-	INT4OID, TEXTOID, INTERVALOID};
-	Datum		values[15];
-	char		nulls[15];
+	INT4OID, TEXTOID, INTERVALOID, TEXTOID};
+	Datum		values[16];
+	char		nulls[16];
+	char	   *command = NULL;
 	Found		f;
 
 	PreventCommandIfReadOnly("create_schedule()");
@@ -276,11 +280,12 @@ sj_create_schedule(PG_FUNCTION_ARGS)
 		nulls[2] = 'n';
 	}
 
-	if (PG_ARGISNULL(ARG_CHANNEL) == PG_ARGISNULL(ARG_PROCEDURE))
+	if (!PG_ARGISNULL(ARG_CHANNEL) + !PG_ARGISNULL(ARG_PROCEDURE) +
+		!PG_ARGISNULL(ARG_COMMAND) != 1)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("exactly one of channel and procedure must be given"),
-				 errhint("Give channel => 'name' to fire each occurrence as NOTIFY, or procedure => 'schema.name' to CALL it.")));
+				 errmsg("exactly one of channel, procedure and command must be given"),
+				 errhint("Give channel => 'name' to fire each occurrence as NOTIFY, procedure => 'schema.name' to CALL it, or command => 'SQL' to run it.")));
 	if (PG_ARGISNULL(ARG_PAYLOAD))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
@@ -333,13 +338,20 @@ sj_create_schedule(PG_FUNCTION_ARGS)
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("overlap applies to procedure schedules only"),
 					 errdetail("A NOTIFY occurrence is done when it is sent; the next one never waits for it.")));
-		nulls[7] = 'n';
 	}
 	else
-	{
-		procedure = sj_check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(ARG_PROCEDURE)));
 		nulls[6] = 'n';
+	if (!PG_ARGISNULL(ARG_PROCEDURE))
+		procedure = sj_check_procedure(text_to_cstring(PG_GETARG_TEXT_PP(ARG_PROCEDURE)));
+	else if (!PG_ARGISNULL(ARG_COMMAND))
+	{
+		command = text_to_cstring(PG_GETARG_TEXT_PP(ARG_COMMAND));
+		(void) sj_check_command(command);
 	}
+	if (procedure == NULL)
+		nulls[7] = 'n';
+	if (command == NULL)
+		nulls[15] = 'n';
 
 	values[0] = CStringGetTextDatum(name);
 	values[1] = ObjectIdGetDatum(GetUserId());
@@ -356,8 +368,9 @@ sj_create_schedule(PG_FUNCTION_ARGS)
 	values[13] = CStringGetTextDatum(overlap);
 	values[14] = PG_ARGISNULL(ARG_EXPIRES_AFTER) ? (Datum) 0 :
 		PG_GETARG_DATUM(ARG_EXPIRES_AFTER);
+	values[15] = command ? CStringGetTextDatum(command) : (Datum) 0;
 
-	sj_owner_execute(&upsert_plan, upsert_sql, 15, argtypes, values, nulls, 1,
+	sj_owner_execute(&upsert_plan, upsert_sql, 16, argtypes, values, nulls, 1,
 					 read_found, &f);
 	on_schedule(&withdraw_plan, withdraw_sql, f.id, 0);
 	if (f.paused_at == 0)

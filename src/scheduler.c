@@ -243,6 +243,8 @@ fire_step(MemoryContext mcxt)
 	if (!started)
 	{
 		sj_dispatch_start(my_dbslot);
+		if (sj_has_schedules())
+			(void) sj_repair_schedules();
 		started = true;
 	}
 	if (!SjShmem->dbs[my_dbslot].paused)

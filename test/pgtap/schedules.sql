@@ -9,7 +9,7 @@ SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedu
 DROP SCHEMA IF EXISTS sj_sched CASCADE;
 \set QUIET 1
 
-SELECT plan(20);
+SELECT plan(24);
 
 CREATE SCHEMA sj_sched;
 CREATE TABLE sj_sched.runs (schedule text, envelope jsonb, started timestamptz, ended timestamptz);
@@ -92,7 +92,24 @@ SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_hist
 	'resumed: it fires again, and the pause''s occurrences were counted as skipped');
 SELECT scheduled_jobs.drop_schedule('tap_s_pause') AS d \gset
 
--- 5. the server "down" for ten minutes: the clock jumps 10.5 minutes
+-- 5. command jobs: in the job's transaction, or (VACUUM) outside one, once
+SELECT scheduled_jobs.schedule_job(now(), command => $$INSERT INTO sj_sched.runs (schedule) VALUES ('cmd')$$) AS cmd_ok \gset
+SELECT scheduled_jobs.schedule_job(now(), command => 'INSERT INTO sj_sched.nonesuch VALUES (1)', max_attempts => 1) AS cmd_bad \gset
+SELECT scheduled_jobs.schedule_job(now(), command => 'VACUUM sj_sched.runs') AS vac_ok \gset
+SELECT scheduled_jobs.schedule_job(now(), command => 'VACUUM sj_sched.nonesuch', max_attempts => 3) AS vac_bad \gset
+SELECT ok(pg_temp.sj_wait(format($$(SELECT array_agg(state ORDER BY id) FROM scheduled_jobs.job_history
+		WHERE id IN (%s, %s)) = '{succeeded,failed}'
+		AND (SELECT count(*) FROM sj_sched.runs WHERE schedule = 'cmd') = 1$$, :cmd_ok, :cmd_bad), 10),
+	'a command runs once in the job''s transaction; a failing one is kept as failed');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT state FROM scheduled_jobs.job_history WHERE id = %s) = 'succeeded'$$, :vac_ok), 10),
+	'VACUUM runs outside a transaction block');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT state = 'failed' AND attempts = 1 AND last_error LIKE '%%nonesuch%%'
+		FROM scheduled_jobs.job_history WHERE id = %s)$$, :vac_bad), 10),
+	'a failing VACUUM is kept as failed after one attempt: at most once, never retried');
+SELECT is((SELECT last_error FROM scheduled_jobs.job_history WHERE id = :cmd_bad),
+	'relation "sj_sched.nonesuch" does not exist', 'with its error');
+
+-- 6. the server "down" for ten minutes: the clock jumps 10.5 minutes
 SELECT scheduled_jobs.create_schedule('tap_s_latest', every => '1 minute', channel => 'tap_s') AS latest_id \gset
 SELECT scheduled_jobs.create_schedule('tap_s_all', every => '1 minute', channel => 'tap_s', catch_up => 'all') AS all_id \gset
 SELECT scheduled_jobs.create_schedule('tap_s_none', every => '1 minute', channel => 'tap_s', catch_up => 'none') AS none_id \gset
