@@ -103,6 +103,21 @@ SELECT try($$SELECT scheduled_jobs.schedule_job(now(), command => 'SELECT 1', ch
 SELECT try($$SELECT scheduled_jobs.create_schedule('rg_x', cron => '* * * * *', command => 'SELECT 1', procedure => 'rg_sched.work')$$);
 SELECT try($$SELECT scheduled_jobs.create_schedule('rg_x', cron => '* * * * *', command => 'REINDEX DATABASE x; SELECT 1')$$);
 
+-- REASSIGN OWNED refuses to give a role a second schedule of the same name
+CREATE ROLE rg_sched_a;
+CREATE ROLE rg_sched_b;
+GRANT EXECUTE ON FUNCTION scheduled_jobs.create_schedule(text, text, interval, text, text, text, jsonb, text, text, text, integer, timestamptz, interval, integer, interval)
+	TO rg_sched_a, rg_sched_b;
+SET ROLE rg_sched_a;
+SELECT scheduled_jobs.create_schedule('rg_same', cron => '@daily', channel => 'rg_sched') > 0 AS created;
+SET ROLE rg_sched_b;
+SELECT scheduled_jobs.create_schedule('rg_same', cron => '@hourly', channel => 'rg_sched') > 0 AS created;
+RESET ROLE;
+SELECT try($$REASSIGN OWNED BY rg_sched_a TO rg_sched_b$$);
+SELECT name, owner, cron FROM scheduled_jobs.schedules ORDER BY owner::text;
+DROP OWNED BY rg_sched_a, rg_sched_b;
+DROP ROLE rg_sched_a, rg_sched_b;
+
 -- invalid input
 SELECT try($$SELECT scheduled_jobs.create_schedule(NULL, cron => '* * * * *', channel => 'c')$$);
 SELECT try($$SELECT scheduled_jobs.create_schedule('', cron => '* * * * *', channel => 'c')$$);

@@ -538,7 +538,7 @@ cancel_pending(bool by_key, Datum key, int64 id)
 	}
 	PG_END_TRY();
 	if (r.nocc > 0)
-		sj_advance_schedules(r.occ, r.nocc);
+		sj_advance_schedules(r.occ, r.nocc, true);
 	return r.n > 0;
 }
 

@@ -185,13 +185,13 @@ advance_schedules(List *jobs, SjOccurrenceEvent event, const char *error)
 		occ[n].job_id = job->id;
 		occ[n].schedule_id = job->schedule_id;
 		occ[n].occurrence_at = job->occurrence_at;
-		occ[n].started_at = job->fired_at;
+		occ[n].started_at = job->started_at;
 		occ[n].event = event;
 		occ[n].error = error;
 		n++;
 	}
 	if (n > 0)
-		sj_advance_schedules(occ, n);
+		sj_advance_schedules(occ, n, false);
 }
 
 /*

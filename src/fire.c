@@ -247,7 +247,7 @@ advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
 		by_row[i] = &occ[n++];
 	}
 	if (n > 0)
-		sj_advance_schedules(occ, n);
+		sj_advance_schedules(occ, n, false);
 	return by_row;
 }
 

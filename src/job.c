@@ -10,6 +10,7 @@
 #include "utils/datum.h"
 #include "utils/lsyscache.h"
 
+#include "clock.h"
 #include "job.h"
 
 /*
@@ -65,6 +66,7 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 	}
 #undef COL
 	job->fired_at = GetCurrentTransactionStartTimestamp();
+	job->started_at = sj_xact_now();
 	MemoryContextSwitchTo(old);
 	return job;
 }

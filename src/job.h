@@ -128,6 +128,7 @@ typedef struct SjJob
 	bool		group_commit;
 	bool		key_detached;	/* its CALL gave its job_key to a next run */
 	TimestampTz fired_at;		/* start of the transaction that runs it */
+	TimestampTz started_at;		/* the same by the one clock (clock.h) */
 	int64		schedule_id;	/* 0: not an occurrence of a schedule */
 	TimestampTz occurrence_at;	/* its nominal instant, for an occurrence */
 	TimestampTz expires_at;		/* DT_NOEND: no firing deadline */

@@ -85,7 +85,7 @@ typedef struct SjChange
 	const char *error;			/* NULL: unchanged */
 } SjChange;
 
-static SPIPlanPtr lock_plan = NULL;
+static SPIPlanPtr lock_plans[2];
 static SPIPlanPtr apply_plan = NULL;
 static SPIPlanPtr concurrent_plan = NULL;
 
@@ -93,10 +93,16 @@ static SPIPlanPtr concurrent_plan = NULL;
 	"id, job_id, name, cron, every, time_zone, start_at, catch_up, " \
 	"catch_up_limit, overlap, expires_after, paused_at IS NOT NULL"
 
-/* The rules of the schedules of $1, locked, in id order (no deadlocks). */
-static const char *const lock_sql =
-"SELECT " RULE_COLUMNS " FROM scheduled_jobs.schedule_rules "
-"WHERE id OPERATOR(pg_catalog.=) ANY ($1) ORDER BY id FOR UPDATE";
+/*
+ * The rules of the schedules of $1, locked, in id order.  Workers never
+ * wait for a rule another transaction holds (a role's open transaction
+ * that pauses its schedule must not stop the firing of everyone's jobs):
+ * they skip it, and the schedule is repaired later (sj_repair_schedules).
+ */
+#define LOCK_SQL(how) \
+"SELECT " RULE_COLUMNS " FROM scheduled_jobs.schedule_rules " \
+"WHERE id OPERATOR(pg_catalog.=) ANY ($1) ORDER BY id FOR UPDATE" how
+static const char *const lock_sql[2] = {LOCK_SQL(""), LOCK_SQL(" SKIP LOCKED")};
 
 /*
  * Apply the changes: insert each next occurrence as a job (run_at its
@@ -131,12 +137,15 @@ static const char *const apply_sql =
 
 /*
  * The due occurrences of concurrent schedules ($1 now) whose next one is not
- * materialised yet, at most $2.
+ * materialised yet, at most $2; a schedule with catch_up_limit occurrences
+ * pending (its runs cannot keep up) gets no more until one of them ends.
  */
 static const char *const concurrent_sql =
 "SELECT r.job_id, r.id, r.next_at FROM scheduled_jobs.schedule_rules r "
 "WHERE r.overlap OPERATOR(pg_catalog.=) 'concurrent' AND r.paused_at IS NULL "
 "  AND r.next_at OPERATOR(pg_catalog.<=) $1 "
+"  AND (SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs j "
+"       WHERE j.schedule_id OPERATOR(pg_catalog.=) r.id) OPERATOR(pg_catalog.<) r.catch_up_limit "
 "ORDER BY r.next_at LIMIT $2";
 
 /* The rule in row `row` of SPI_tuptable (RULE_COLUMNS), in the current context. */
@@ -238,10 +247,13 @@ next_by_catch_up(const SjRule *r, TimestampTz o, TimestampTz s,
 	switch (r->catch_up)
 	{
 		case 'a':
-			if (n > r->catch_up_limit)
+			/* at most catch_up_limit late runs, o among them */
+			if (n > r->catch_up_limit - 1)
 			{
-				*skipped += n - r->catch_up_limit;
-				return nth_after(r, o, n - r->catch_up_limit + 1);
+				int64		skip = n - (r->catch_up_limit - 1);
+
+				*skipped += skip;
+				return nth_after(r, o, skip + 1);
 			}
 			return rule_next(r, o);
 		case 'l':
@@ -477,9 +489,9 @@ collect_rules(void *arg)
 	MemoryContextSwitchTo(old);
 }
 
-/* Lock and read the rules of the schedules of ids. */
+/* Lock and read the rules of the schedules of ids (skip_locked: those free). */
 static RuleSet
-lock_rules(int64 *ids, int n)
+lock_rules(int64 *ids, int n, bool skip_locked)
 {
 	Oid			argtypes[1] = {INT8ARRAYOID};
 	Datum		values[1];
@@ -490,8 +502,8 @@ lock_rules(int64 *ids, int n)
 		e[i] = Int64GetDatum(ids[i]);
 	values[0] = PointerGetDatum(construct_array(e, n, INT8OID, sizeof(int64),
 												true, TYPALIGN_DOUBLE));
-	sj_owner_execute(&lock_plan, lock_sql, 1, argtypes, values, NULL, 0,
-					 collect_rules, &set);
+	sj_owner_execute(&lock_plans[skip_locked], lock_sql[skip_locked], 1,
+					 argtypes, values, NULL, 0, collect_rules, &set);
 	return set;
 }
 
@@ -504,7 +516,7 @@ lock_rules(int64 *ids, int n)
  *		transaction; SPI connections of its own.
  */
 void
-sj_advance_schedules(SjOccurrence *occ, int n)
+sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 {
 	int64	   *ids = palloc(sizeof(int64) * n);
 	SjChange   *changes = palloc(sizeof(SjChange) * n);
@@ -514,7 +526,7 @@ sj_advance_schedules(SjOccurrence *occ, int n)
 
 	for (int i = 0; i < n; i++)
 		ids[i] = occ[i].schedule_id;
-	set = lock_rules(ids, n);
+	set = lock_rules(ids, n, !wait);
 
 	for (int i = 0; i < n; i++)
 	{
@@ -527,7 +539,16 @@ sj_advance_schedules(SjOccurrence *occ, int n)
 			if (set.rules[k]->id == o->schedule_id)
 				r = set.rules[k];
 		if (r == NULL)
+		{
+			/*
+			 * Gone, or held by another transaction: then, if this occurrence
+			 * leaves the jobs, the scheduler repairs the schedule once that
+			 * commits.
+			 */
+			if (!wait && o->event != SJ_OCC_STARTED)
+				sj_repair_schedules_at_commit();
 			continue;
+		}
 		o->schedule_name = r->name;
 		if (r->job_id != o->job_id)
 		{
@@ -547,6 +568,16 @@ sj_advance_schedules(SjOccurrence *occ, int n)
 				c->finished_at = now;
 				if (o->event == SJ_OCC_FAILED)
 					c->error = o->error ? o->error : "";
+				if (r->overlap == 'c')
+				{
+					/* counted when it came due; a pending one may now run */
+					sj_wake_scheduler_at_commit(DT_NOBEGIN);
+				}
+				else
+				{
+					c->runs = 1;
+					c->last_at = o->occurrence_at;
+				}
 			}
 			continue;
 		}
@@ -561,20 +592,22 @@ sj_advance_schedules(SjOccurrence *occ, int n)
 /*
  * sj_start_schedule
  *		Materialise the first occurrence of schedule_id after `after`
- *		(create_schedule, resume_schedule); the occurrences in
+ *		(create_schedule, resume_schedule, a repair); the occurrences in
  *		(skipped_since, after] count as skipped (a pause), unless
- *		skipped_since is 0.  The rule must have no pending occurrence.
+ *		skipped_since is 0.  The rule must have no pending occurrence.  With
+ *		wait false, a rule another transaction holds is left alone: returns
+ *		false.
  */
-void
+bool
 sj_start_schedule(int64 schedule_id, TimestampTz after,
-				  TimestampTz skipped_since)
+				  TimestampTz skipped_since, bool wait)
 {
-	RuleSet		set = lock_rules(&schedule_id, 1);
+	RuleSet		set = lock_rules(&schedule_id, 1, !wait);
 	SjRule	   *r;
 	SjChange	c;
 
 	if (set.n == 0)
-		return;
+		return false;
 	r = set.rules[0];
 	memset(&c, 0, sizeof(c));
 	c.id = r->id;
@@ -591,6 +624,7 @@ sj_start_schedule(int64 schedule_id, TimestampTz after,
 	else
 		c.expires_at = deadline_of(r, c.next_at);
 	apply_changes(&c, 1);
+	return true;
 }
 
 /* collect_due: the rows of concurrent_sql as SjOccurrences */
@@ -642,7 +676,7 @@ sj_start_concurrent_occurrences(void)
 	sj_owner_execute(&concurrent_plan, concurrent_sql, 2, argtypes, values,
 					 NULL, 0, collect_due, &set);
 	if (set.n > 0)
-		sj_advance_schedules(set.occ, set.n);
+		sj_advance_schedules(set.occ, set.n, false);
 	return set.n;
 }
 
@@ -673,33 +707,38 @@ collect_ids(void *arg)
 
 /*
  * sj_repair_schedules
- *		When the scheduler starts: a schedule whose pending occurrence is gone
- *		without a next one (a command run outside a transaction block whose
- *		executor died before it recorded its end, a TRUNCATE of the jobs)
- *		goes on at its next occurrence after now, the ones since its last run
- *		counted as skipped.  Returns how many.  Inside a transaction.
+ *		A schedule whose pending occurrence is gone without a next one (a
+ *		worker found its rule held by another transaction, a command run
+ *		outside a transaction block whose executor died before it recorded
+ *		its end, a TRUNCATE of the jobs) goes on at its next occurrence after
+ *		now, the ones since its last run counted as skipped.  Run by the
+ *		scheduler when it starts and when a worker asked for it.  Returns
+ *		false if a rule was held by another transaction (try again later).
+ *		Inside a transaction.
  */
-int
+bool
 sj_repair_schedules(void)
 {
 	List	   *ids = NIL;
 	ListCell   *lc;
 	TimestampTz now = sj_now();
+	bool		complete = true;
 
 	sj_owner_execute(&stalled_plan,
 					 "SELECT r.id, r.last_at FROM scheduled_jobs.schedule_rules r "
-					 "WHERE r.paused_at IS NULL AND (r.job_id IS NULL OR NOT EXISTS "
-					 "  (SELECT FROM scheduled_jobs.jobs j WHERE j.id OPERATOR(pg_catalog.=) r.job_id)) "
-					 "  AND r.next_at IS NOT NULL",
+					 "WHERE r.paused_at IS NULL AND r.next_at IS NOT NULL AND NOT EXISTS "
+					 "  (SELECT FROM scheduled_jobs.jobs j WHERE j.id OPERATOR(pg_catalog.=) r.job_id)",
 					 0, NULL, NULL, NULL, 0, collect_ids, &ids);
 	foreach(lc, ids)
 	{
 		int64	   *id = lfirst(lc);
 
-		ereport(LOG,
-				(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no pending occurrence: it goes on at its next one",
-						id[0])));
-		sj_start_schedule(id[0], now, (TimestampTz) id[1]);
+		if (sj_start_schedule(id[0], now, (TimestampTz) id[1], false))
+			ereport(LOG,
+					(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no pending occurrence: it goes on at its next one",
+							id[0])));
+		else
+			complete = false;
 	}
-	return list_length(ids);
+	return complete;
 }

@@ -37,10 +37,10 @@ typedef struct SjOccurrence
 								 * that it stands for (catch_up latest) */
 } SjOccurrence;
 
-extern void sj_advance_schedules(SjOccurrence *occ, int n);
-extern void sj_start_schedule(int64 schedule_id, TimestampTz after,
-							  TimestampTz skipped_since);
+extern void sj_advance_schedules(SjOccurrence *occ, int n, bool wait);
+extern bool sj_start_schedule(int64 schedule_id, TimestampTz after,
+							  TimestampTz skipped_since, bool wait);
 extern int	sj_start_concurrent_occurrences(void);
-extern int	sj_repair_schedules(void);
+extern bool sj_repair_schedules(void);
 
 #endif							/* SJ_OCCURRENCE_H */

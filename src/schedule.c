@@ -374,7 +374,7 @@ sj_create_schedule(PG_FUNCTION_ARGS)
 					 read_found, &f);
 	on_schedule(&withdraw_plan, withdraw_sql, f.id, 0);
 	if (f.paused_at == 0)
-		sj_start_schedule(f.id, now, 0);
+		(void) sj_start_schedule(f.id, now, 0, true);
 	sj_note_jobs_changed();
 	PG_RETURN_INT64(f.id);
 }
@@ -438,9 +438,9 @@ sj_resume_schedule(PG_FUNCTION_ARGS)
 		 * fires; without, the pause's occurrences are counted as skipped.
 		 */
 		if (catch_up)
-			sj_start_schedule(f.id, f.paused_at, 0);
+			(void) sj_start_schedule(f.id, f.paused_at, 0, true);
 		else
-			sj_start_schedule(f.id, sj_now(), f.paused_at);
+			(void) sj_start_schedule(f.id, sj_now(), f.paused_at, true);
 		sj_note_jobs_changed();
 	}
 	PG_RETURN_BOOL(true);

@@ -219,9 +219,15 @@ earliest_notify_job(void)
 static TimestampTz
 plan(void)
 {
+	TimestampTz next;
+
 	if (SjShmem->dbs[my_dbslot].paused)
 		return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
-	return Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+	next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+	/* a repair that found a rule held by another transaction: again soon */
+	if (SjShmem->dbs[my_dbslot].repair)
+		next = Min(next, TimestampTzPlusMilliseconds(sj_now(), SJ_LOCKED_RETRY_MS));
+	return next;
 }
 
 /*
@@ -243,9 +249,16 @@ fire_step(MemoryContext mcxt)
 	if (!started)
 	{
 		sj_dispatch_start(my_dbslot);
-		if (sj_has_schedules())
-			(void) sj_repair_schedules();
 		started = true;
+		SjShmem->dbs[my_dbslot].repair = true;
+	}
+	/* schedules a worker could not advance, and at start: see occurrence.c */
+	if (SjShmem->dbs[my_dbslot].repair && sj_has_schedules())
+	{
+		SjShmem->dbs[my_dbslot].repair = false;
+		pg_memory_barrier();
+		if (!sj_repair_schedules())
+			SjShmem->dbs[my_dbslot].repair = true;
 	}
 	if (!SjShmem->dbs[my_dbslot].paused)
 	{

@@ -38,6 +38,7 @@ static bool xact_wake = false;
 static TimestampTz xact_min_run_at = 0;
 static Oid	xact_kick_db = InvalidOid;
 static Oid	xact_reload_db = InvalidOid;
+static bool xact_repair = false;
 
 /* This transaction asked workers to let go of a job (cancel_job). */
 static bool xact_cancel_requested = false;
@@ -207,6 +208,18 @@ sj_wake_scheduler_at_commit(TimestampTz run_at)
 }
 
 /*
+ * sj_repair_schedules_at_commit
+ *		Have this database's scheduler repair its schedules (occurrence.c)
+ *		when the current transaction commits.
+ */
+void
+sj_repair_schedules_at_commit(void)
+{
+	xact_repair = true;
+	sj_wake_scheduler_at_commit(DT_NOBEGIN);
+}
+
+/*
  * sj_wake_database_at_commit
  *		Wake the scheduler of dboid when the current transaction commits,
  *		to re-read its database's settings (ALTER DATABASE ... SET).
@@ -252,6 +265,23 @@ wake_scheduler_now(void)
 		if (latch)
 			SetLatch(latch);
 		return;
+	}
+}
+
+/* At commit: flag this database's slot for a repair.  Must not fail. */
+static void
+request_repair_now(void)
+{
+	for (int i = 0; i < SjShmem->max_databases; i++)
+	{
+		volatile SjDbSlot *slot = &SjShmem->dbs[i];
+
+		if (slot->dboid == MyDatabaseId)
+		{
+			slot->repair = true;
+			pg_memory_barrier();
+			return;
+		}
 	}
 }
 
@@ -404,6 +434,8 @@ sj_xact_callback(XactEvent event, void *arg)
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
+			if (xact_repair)
+				request_repair_now();
 			if (xact_wake)
 				wake_scheduler_now();
 			if (OidIsValid(xact_kick_db))
@@ -425,6 +457,7 @@ sj_xact_callback(XactEvent event, void *arg)
 			xact_kick_db = InvalidOid;
 			xact_reload_db = InvalidOid;
 			xact_cancel_requested = false;
+			xact_repair = false;
 			break;
 		default:
 			break;

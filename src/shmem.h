@@ -108,6 +108,12 @@ typedef struct SjDbSlot
 								 * sets it */
 	/* set by ALTER DATABASE: re-read the settings */
 	volatile bool reload;
+
+	/*
+	 * set at commit by a worker that left a schedule without its next
+	 * occurrence (its rule was locked): the scheduler repairs it
+	 */
+	volatile bool repair;
 } SjDbSlot;
 
 typedef struct SjShmemData
@@ -135,6 +141,7 @@ extern bool sj_db_slot_available(Oid dboid);
 
 /* wake-ups, called in backends inside a transaction */
 extern void sj_wake_scheduler_at_commit(TimestampTz run_at);
+extern void sj_repair_schedules_at_commit(void);
 extern void sj_wake_database_at_commit(Oid dboid);
 extern void sj_kick_launcher_at_commit(Oid dboid);
 extern void sj_wake_database_now(Oid dboid, bool kick);

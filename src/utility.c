@@ -53,6 +53,7 @@ static SPIPlanPtr count_owned_plan = NULL;
 static SPIPlanPtr count_schedules_plan = NULL;
 static SPIPlanPtr drop_schedules_plan = NULL;
 static SPIPlanPtr reassign_schedules_plan = NULL;
+static SPIPlanPtr reassign_clash_plan = NULL;
 static SPIPlanPtr cancel_owned_plan_0_3 = NULL;
 
 #define OWNED_BY_ROLES "owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1)"
@@ -399,6 +400,20 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 							 "SELECT pg_catalog.count(*) FROM u",
 							 ((ReassignOwnedStmt *) parsetree)->roles,
 							 ((ReassignOwnedStmt *) parsetree)->newrole);
+		if (sj_has_schedules() &&
+			jobs_of_roles(&reassign_clash_plan,
+						  "SELECT pg_catalog.count(*) FROM scheduled_jobs.schedule_rules a "
+						  "JOIN scheduled_jobs.schedule_rules b ON b.name OPERATOR(pg_catalog.=) a.name "
+						  "  AND b.owner::pg_catalog.oid OPERATOR(pg_catalog.=) $2 "
+						  "WHERE a.owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) "
+						  "  AND a.owner::pg_catalog.oid OPERATOR(pg_catalog.<>) $2",
+						  ((ReassignOwnedStmt *) parsetree)->roles,
+						  ((ReassignOwnedStmt *) parsetree)->newrole) > 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNIQUE_VIOLATION),
+					 errmsg("cannot reassign scheduled_jobs schedules: the new owner has schedules of the same names"),
+					 errdetail("Schedule names are unique per owner."),
+					 errhint("Drop one of each pair of schedules with drop_schedule() first.")));
 		if (sj_has_schedules())
 			(void) jobs_of_roles(&reassign_schedules_plan,
 								 "WITH u AS (UPDATE scheduled_jobs.schedule_rules SET owner = $2 "

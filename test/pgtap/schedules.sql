@@ -9,10 +9,16 @@ SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedu
 DROP SCHEMA IF EXISTS sj_sched CASCADE;
 \set QUIET 1
 
-SELECT plan(24);
+SELECT plan(30);
 
 CREATE SCHEMA sj_sched;
 CREATE TABLE sj_sched.runs (schedule text, envelope jsonb, started timestamptz, ended timestamptz);
+CREATE PROCEDURE sj_sched.pause_resume(payload jsonb) LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM scheduled_jobs.pause_schedule(payload->>'name');
+	PERFORM scheduled_jobs.resume_schedule(payload->>'name');
+	INSERT INTO sj_sched.runs (schedule) VALUES (payload->>'name');
+END $$;
 CREATE PROCEDURE sj_sched.record(payload jsonb) LANGUAGE plpgsql AS $$
 DECLARE
 	t0 timestamptz := clock_timestamp();
@@ -76,6 +82,39 @@ SELECT ok(NOT EXISTS (SELECT FROM sj_sched.runs a JOIN sj_sched.runs b ON a.sche
 SELECT ok(EXISTS (SELECT FROM sj_sched.runs a JOIN sj_sched.runs b ON a.schedule = b.schedule AND a.started < b.started
 		AND b.started < a.ended WHERE a.schedule = 'conc'),
 	'concurrent: runs overlap');
+-- an occurrence that pauses and resumes its own schedule still counts as a run
+SELECT scheduled_jobs.create_schedule('tap_s_self', every => '200 ms', procedure => 'sj_sched.pause_resume',
+	payload => '{"name": "tap_s_self"}') AS self_id \gset
+SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM sj_sched.runs WHERE schedule = 'tap_s_self') >= 2
+		AND (SELECT runs FROM scheduled_jobs.schedule_rules WHERE name = 'tap_s_self') >= 2$$, 10),
+	'a run that pauses and resumes its own schedule is counted');
+SELECT scheduled_jobs.drop_schedule('tap_s_self') AS d \gset
+
+-- concurrent: no more than catch_up_limit occurrences pending when runs cannot keep up
+SELECT scheduled_jobs.create_schedule('tap_s_cap', every => '100 ms', procedure => 'sj_sched.record',
+	payload => '{"s": "cap", "sleep": 1.5}', overlap => 'concurrent', catch_up_limit => 3) AS cap_id \gset
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s) = 3$$, :cap_id), 5)
+		AND pg_temp.sj_never(format($$(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s) > 3$$, :cap_id), 1),
+	'concurrent: at most catch_up_limit occurrences pending or running');
+SELECT scheduled_jobs.drop_schedule('tap_s_cap') AS d \gset
+
+-- a role's open transaction on its schedule holds up nobody else's jobs
+CREATE EXTENSION IF NOT EXISTS dblink;
+SELECT scheduled_jobs.create_schedule('tap_s_held', every => '200 ms', channel => 'tap_s') AS held_id \gset
+SELECT dblink_connect('tap_s_hold', format('dbname=%s port=%s', current_database(), current_setting('port'))) AS c \gset
+SELECT dblink_exec('tap_s_hold', 'BEGIN') AS b \gset
+SELECT r AS h FROM dblink('tap_s_hold', $$SELECT scheduled_jobs.resume_schedule('tap_s_held')$$) AS t(r boolean) \gset
+SELECT scheduled_jobs.schedule_job(clock_timestamp() + interval '300 ms', channel => 'tap_s', job_key => 'tap_s_other') AS other \gset
+SELECT ok(pg_temp.sj_wait($$pg_temp.sj_fired('tap_s_other')$$, 5),
+	'a job fires while another transaction holds a schedule''s rule');
+SELECT dblink_exec('tap_s_hold', 'COMMIT') AS e \gset
+SELECT dblink_disconnect('tap_s_hold') AS d \gset
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s) = 1
+		AND (SELECT runs FROM scheduled_jobs.schedule_rules WHERE id = %s) >= 2$$, :held_id, :held_id), 5),
+	'and the held schedule goes on once it is released');
+SELECT scheduled_jobs.drop_schedule('tap_s_held') AS d \gset
+DELETE FROM scheduled_jobs.job_history WHERE job_key = 'tap_s_other';
+
 -- 4. pause and resume
 SELECT scheduled_jobs.create_schedule('tap_s_pause', every => '100 ms', channel => 'tap_s') AS pause_id \gset
 SELECT ok(pg_temp.sj_wait(format($$EXISTS (SELECT FROM scheduled_jobs.job_history WHERE schedule_id = %s)$$, :pause_id), 5),
@@ -113,6 +152,12 @@ SELECT is((SELECT last_error FROM scheduled_jobs.job_history WHERE id = :cmd_bad
 SELECT scheduled_jobs.create_schedule('tap_s_latest', every => '1 minute', channel => 'tap_s') AS latest_id \gset
 SELECT scheduled_jobs.create_schedule('tap_s_all', every => '1 minute', channel => 'tap_s', catch_up => 'all') AS all_id \gset
 SELECT scheduled_jobs.create_schedule('tap_s_none', every => '1 minute', channel => 'tap_s', catch_up => 'none') AS none_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_limit', every => '1 minute', channel => 'tap_s', catch_up => 'all',
+	catch_up_limit => 3) AS limit_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_platest', every => '1 minute', procedure => 'sj_sched.record',
+	payload => '{"s": "platest", "sleep": 0}') AS platest_id \gset
+SELECT scheduled_jobs.create_schedule('tap_s_pall', every => '1 minute', procedure => 'sj_sched.record',
+	payload => '{"s": "pall", "sleep": 0}', catch_up => 'all') AS pall_id \gset
 SELECT scheduled_jobs.schedule_job(now() + interval '5 minutes', channel => 'tap_s',
 	expires_at => now() + interval '6 minutes') AS expiring_notify \gset
 SELECT scheduled_jobs.schedule_job(now() + interval '5 minutes', procedure => 'sj_sched.record',
@@ -127,8 +172,16 @@ SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_hist
 SELECT ok(pg_temp.sj_wait(format($$(SELECT array_agg(state) FROM scheduled_jobs.job_history WHERE schedule_id = %s) = '{expired}'
 		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = %s) = 10$$, :none_id, :none_id), 10),
 	'catch_up none: the missed occurrence expired unfired, all ten counted as skipped');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s) = 3
+		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = %s) = 7$$, :limit_id, :limit_id), 10),
+	'catch_up all with catch_up_limit 3: three late runs, the seven older ones skipped');
+SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s AND state = 'succeeded') = 1
+		AND (SELECT skipped FROM scheduled_jobs.schedule_rules WHERE id = %s) = 9
+		AND (SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s AND state = 'succeeded') = 10$$,
+		:platest_id, :platest_id, :pall_id), 10),
+	'the same for procedure schedules: latest runs once for nine, all runs each');
 SELECT ok((SELECT bool_and(next_occurrence > now() + interval '10 minutes') FROM scheduled_jobs.schedules
-		WHERE id IN (:latest_id, :all_id, :none_id)),
+		WHERE id IN (:latest_id, :all_id, :none_id, :limit_id, :platest_id, :pall_id)),
 	'each goes on at its next occurrence after the jump');
 SELECT ok(pg_temp.sj_wait(format($$(SELECT array_agg(state ORDER BY id) FROM scheduled_jobs.job_history
 		WHERE id IN (%s, %s)) = '{expired,expired}'$$, :expiring_notify, :expiring_call), 10)
@@ -139,4 +192,5 @@ SELECT pg_reload_conf() AS r \gset
 
 SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedules WHERE name LIKE 'tap_s_%' \gset
 DROP SCHEMA sj_sched CASCADE;
+DROP EXTENSION dblink;
 SELECT * FROM finish();
