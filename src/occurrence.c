@@ -18,8 +18,10 @@
  *	 catch_up (occurrences in (O, S], missed before O fired)
  *		latest: O stands for them (counted as missed, in the envelope); next
  *				the first after S;
- *		all:	next the first after O, so each runs in turn (the oldest
- *				beyond catch_up_limit are skipped);
+ *		all:	next the first after O, so each runs in turn: at most
+ *				catch_up_limit late runs, the newest; an occurrence expires
+ *				once catch_up_limit later ones are due (its expires_at is set
+ *				so), and the older ones are skipped;
  *		none:	skipped; next the first after S.  An occurrence not fired by
  *				the nominal instant of the one after it expires (its
  *				expires_at is set so), and the schedule goes on after now.
@@ -232,12 +234,13 @@ nth_after(const SjRule *r, TimestampTz from, int64 k)
 }
 
 /*
- * The next occurrence by the catch_up policy after O fired at S: sets
- * *skipped, and *missed for latest.
+ * The next occurrence by the catch_up policy after O fired (or expired) at
+ * S: sets *skipped, and *missed for latest.  runs_left: the late runs
+ * catch_up all may still make (O itself may have been one).
  */
 static TimestampTz
 next_by_catch_up(const SjRule *r, TimestampTz o, TimestampTz s,
-				 int64 *skipped, int64 *missed)
+				 int64 runs_left, int64 *skipped, int64 *missed)
 {
 	TimestampTz after_s;
 	int64		n = count_between(r, o, s, &after_s);
@@ -247,13 +250,11 @@ next_by_catch_up(const SjRule *r, TimestampTz o, TimestampTz s,
 	switch (r->catch_up)
 	{
 		case 'a':
-			/* at most catch_up_limit late runs, o among them */
-			if (n > r->catch_up_limit - 1)
+			/* the newest runs_left of them run, the older ones are skipped */
+			if (n > runs_left)
 			{
-				int64		skip = n - (r->catch_up_limit - 1);
-
-				*skipped += skip;
-				return nth_after(r, o, skip + 1);
+				*skipped += n - runs_left;
+				return nth_after(r, o, n - runs_left + 1);
 			}
 			return rule_next(r, o);
 		case 'l':
@@ -279,6 +280,9 @@ deadline_of(const SjRule *r, TimestampTz at)
 	/* catch_up none: missed once the occurrence after it is due */
 	if (r->catch_up == 'n')
 		deadline = Min(deadline, rule_next(r, at));
+	/* catch_up all: once catch_up_limit later ones are due, the oldest goes */
+	if (r->catch_up == 'a')
+		deadline = Min(deadline, nth_after(r, at, r->catch_up_limit));
 	return deadline;
 }
 
@@ -323,7 +327,8 @@ decide(const SjRule *r, SjOccurrence *o, TimestampTz now, SjChange *c)
 			if (o->event == SJ_OCC_FIRED)
 				c->finished_at = o->started_at;
 			next = next_by_catch_up(r, o->occurrence_at, o->started_at,
-									&c->skipped, &o->missed);
+									r->catch_up_limit - 1, &c->skipped,
+									&o->missed);
 			break;
 		case SJ_OCC_SUCCEEDED:
 		case SJ_OCC_FAILED:
@@ -338,7 +343,8 @@ decide(const SjRule *r, SjOccurrence *o, TimestampTz now, SjChange *c)
 			c->runs = 1;
 			c->last_at = o->occurrence_at;
 			next = next_by_catch_up(r, o->occurrence_at, o->started_at,
-									&c->skipped, &o->missed);
+									r->catch_up_limit - 1, &c->skipped,
+									&o->missed);
 			if (r->overlap != 'c' && next > o->started_at && next <= now)
 			{
 				/* came due while it ran */
@@ -363,7 +369,8 @@ decide(const SjRule *r, SjOccurrence *o, TimestampTz now, SjChange *c)
 			c->skipped = 1;
 			c->finished_at = now;
 			if (r->catch_up == 'a')
-				next = next_by_catch_up(r, o->occurrence_at, now, &c->skipped,
+				next = next_by_catch_up(r, o->occurrence_at, now,
+										r->catch_up_limit, &c->skipped,
 										&o->missed);
 			else
 			{

@@ -129,8 +129,15 @@ sub sj_poll
 	while (time() < $deadline)
 	{
 		my ($stdout, $stderr);
-		my $ret = $node->psql($db, $sql,
-			stdout => \$stdout, stderr => \$stderr, on_error_stop => 1);
+		# a psql that cannot connect (the server restarts after a kill -9)
+		# may exit before it reads its query: IPC::Run dies on the broken
+		# pipe; that is one more failed try
+		my $ret = eval {
+			$node->psql($db, $sql,
+				stdout => \$stdout, stderr => \$stderr, on_error_stop => 1);
+		} // 1;
+		$stdout //= '';
+		$stderr //= $@;
 		$last = $ret == 0 ? $stdout : "error: $stderr";
 		return 1 if $ret == 0 && $stdout eq $expected;
 		usleep(100_000);
@@ -148,8 +155,10 @@ sub sj_wait_value
 	while (time() < $deadline)
 	{
 		my ($stdout, $stderr);
-		my $ret = $node->psql($db, $sql, stdout => \$stdout, stderr => \$stderr);
-		return $stdout if $ret == 0 && length($stdout);
+		my $ret = eval {
+			$node->psql($db, $sql, stdout => \$stdout, stderr => \$stderr);
+		} // 1;
+		return $stdout if $ret == 0 && length($stdout // '');
 		usleep(50_000);
 	}
 	return undef;
