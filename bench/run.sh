@@ -4,13 +4,19 @@
 #
 #   bash bench/run.sh [--quick] [--large]
 #
-# --quick: a ~3 minute smoke run (smaller counts, shorter windows).
+# --quick: a ~6 minute smoke run (smaller counts, shorter windows).
 # --large: workload 5 with 10,000,000 pending jobs, memory up to 1,000,000 fired.
 # Each workload is also runnable alone: bash bench/lag.sh [--quick], ...
 . "$(dirname "$0")/common.sh"
+# pg_cron preloaded for recurring.sh's part 3 (idle until it schedules its job)
+if [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ] || sj_install_packages postgresql-15-cron; then
+	BENCH_EXTRA_CONF="shared_preload_libraries = 'scheduled_jobs,pg_cron'
+cron.database_name = 'postgres'
+cron.use_background_workers = on"
+fi
 bench_init
 
-WORKLOADS="lag backlog_notify backlog_procedure ack schedule scale idle memory"
+WORKLOADS="lag backlog_notify backlog_procedure ack schedule scale idle memory recurring"
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for w in $WORKLOADS; do
