@@ -49,14 +49,17 @@ sj_xact_now(void)
  *
  * WaitLatch counts whole milliseconds: the rest, under a millisecond, is
  * slept out instead, before or after the wait, so that a wake-up is neither
- * early nor up to a millisecond late.
+ * early nor up to a millisecond late.  And Linux lets a long timeout expire
+ * late by up to 0.1% of it (timer slack, at most 100 ms): a long wait ends
+ * a little early first, by 0.2%, and the rest is waited anew, a timeout
+ * short enough to be on time.
  */
 int
 sj_wait_until(TimestampTz until, int max_ms)
 {
 	TimestampTz now = sj_now();
 	long		wait_ms;
-	int			rc;
+	int			rc = 0;
 
 	if (until <= now)
 		return 0;
@@ -67,8 +70,22 @@ sj_wait_until(TimestampTz until, int max_ms)
 	}
 	/* whole milliseconds, rounded down: the rest is slept out below */
 	wait_ms = Min((until - now) / 1000, (int64) max_ms);
-	rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-				   wait_ms, PG_WAIT_EXTENSION);
+	if (wait_ms > 10)
+	{
+		long		first_ms = wait_ms - wait_ms / 500 - 1;
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   first_ms, PG_WAIT_EXTENSION);
+		if (rc & WL_LATCH_SET)
+			return rc;
+		now = sj_now();
+		if (until <= now)
+			return rc;
+		wait_ms = Min((until - now) / 1000, (int64) max_ms - first_ms);
+	}
+	if (wait_ms > 0)
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   wait_ms, PG_WAIT_EXTENSION);
 
 	/* woken by the clock just short of until: sleep out the rest */
 	now = sj_now();

@@ -109,33 +109,37 @@ static const char *const lock_sql[2] = {LOCK_SQL(""), LOCK_SQL(" SKIP LOCKED")};
 /*
  * Apply the changes: insert each next occurrence as a job (run_at its
  * nominal instant) and point its schedule at it, and count.  Arrays of the
- * SjChange fields, in order.
+ * SjChange fields, in order.  Each new job takes its id in u, so that
+ * nothing joins the inserted rows (whose count a generic plan cannot know),
+ * and each rule is found by its key, per row.
  */
 static const char *const apply_sql =
-"WITH u AS (SELECT * FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), "
+"WITH u AS MATERIALIZED (SELECT u.*, CASE WHEN u.next_at IS NOT NULL THEN "
+"    pg_catalog.nextval('scheduled_jobs.jobs_id_seq'::pg_catalog.regclass) END AS new_job "
+"  FROM ROWS FROM (pg_catalog.unnest($1::pg_catalog.int8[]), "
 "    pg_catalog.unnest($2::pg_catalog.bool[]), pg_catalog.unnest($3::pg_catalog.timestamptz[]), "
 "    pg_catalog.unnest($4::pg_catalog.timestamptz[]), pg_catalog.unnest($5::pg_catalog.int8[]), "
 "    pg_catalog.unnest($6::pg_catalog.int8[]), pg_catalog.unnest($7::pg_catalog.text[]), "
 "    pg_catalog.unnest($8::pg_catalog.timestamptz[]), pg_catalog.unnest($9::pg_catalog.timestamptz[]), "
 "    pg_catalog.unnest($10::pg_catalog.text[])) "
 "  AS u(id, move, next_at, expires_at, runs, skipped, state, last_at, finished_at, error)), "
-"ins AS (INSERT INTO scheduled_jobs.jobs (run_at, channel, procedure, command, payload, "
+"ins AS (INSERT INTO scheduled_jobs.jobs (id, run_at, channel, procedure, command, payload, "
 "    max_attempts, timeout_ms, owner, schedule_id, occurrence_at, expires_at) "
-"  SELECT u.next_at, r.channel, r.procedure, r.command, r.payload, r.max_attempts, "
+"  OVERRIDING SYSTEM VALUE "
+"  SELECT u.new_job, u.next_at, r.channel, r.procedure, r.command, r.payload, r.max_attempts, "
 "    r.timeout_ms, r.owner, r.id, u.next_at, u.expires_at "
-"  FROM u JOIN scheduled_jobs.schedule_rules r ON r.id OPERATOR(pg_catalog.=) u.id "
-"  WHERE r.id OPERATOR(pg_catalog.=) ANY ($1) AND u.next_at IS NOT NULL "
-"  RETURNING id, schedule_id) "
+"  FROM u CROSS JOIN LATERAL (SELECT * FROM scheduled_jobs.schedule_rules r "
+"    WHERE r.id OPERATOR(pg_catalog.=) u.id) r "
+"  WHERE u.new_job IS NOT NULL) "
 "UPDATE scheduled_jobs.schedule_rules r SET "
-"  job_id = CASE WHEN u.move THEN i.id ELSE r.job_id END, "
+"  job_id = CASE WHEN u.move THEN u.new_job ELSE r.job_id END, "
 "  next_at = CASE WHEN u.move THEN u.next_at ELSE r.next_at END, "
 "  runs = r.runs OPERATOR(pg_catalog.+) u.runs, "
 "  skipped = r.skipped OPERATOR(pg_catalog.+) u.skipped, "
 "  last_at = COALESCE(u.last_at, r.last_at), last_state = COALESCE(u.state, r.last_state), "
 "  last_finished_at = COALESCE(u.finished_at, r.last_finished_at), "
 "  last_error = COALESCE(u.error, r.last_error) "
-"FROM u LEFT JOIN ins i ON i.schedule_id OPERATOR(pg_catalog.=) u.id "
-"WHERE r.id OPERATOR(pg_catalog.=) u.id AND r.id OPERATOR(pg_catalog.=) ANY ($1)";
+"FROM u WHERE r.id OPERATOR(pg_catalog.=) u.id";
 
 /*
  * The due occurrences of concurrent schedules ($1 now) whose next one is not

@@ -14,6 +14,7 @@
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/syscache.h"
 
 #include "job.h"
@@ -38,6 +39,7 @@ sj_owner_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 	HeapTuple	tup;
 	Oid			owner;
 	int			ret;
+	int			nestlevel;
 
 	nspid = get_namespace_oid(SJ_EXTENSION_NAME, false);
 	tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
@@ -51,6 +53,15 @@ sj_owner_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 
+	/*
+	 * Plans as the workers make them (worker.c): made when the tables were
+	 * small, a kept plan must not scan them whole once they are large.
+	 */
+	nestlevel = NewGUCNestLevel();
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (*plan == NULL)
@@ -61,6 +72,7 @@ sj_owner_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 	if (rows)
 		rows(arg);
 	SPI_finish();
+	AtEOXact_GUC(true, nestlevel);
 
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 }
