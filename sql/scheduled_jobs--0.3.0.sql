@@ -1,0 +1,456 @@
+\echo Use "CREATE EXTENSION scheduled_jobs" to load this file. \quit
+
+/*
+ * scheduled_jobs install script.  The only one to edit: the Makefile copies
+ * it to scheduled_jobs--<version>.sql.  Everything is schema-qualified, and
+ * the schema is created here (never adopted), so the script is safe to run
+ * under any search_path.
+ *
+ * The job state machine is documented in src/README.md.
+ */
+
+CREATE SCHEMA scheduled_jobs;
+COMMENT ON SCHEMA scheduled_jobs IS
+	'scheduled_jobs: jobs fired later, as NOTIFY or as a CALL of a procedure';
+GRANT USAGE ON SCHEMA scheduled_jobs TO PUBLIC;
+
+-- Pending jobs: the hot table.  A job leaves it in the transaction that
+-- fires, fails for good or cancels it, so it and its indexes stay small.
+CREATE TABLE scheduled_jobs.jobs (
+	id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+	run_at timestamptz NOT NULL,
+	channel text,
+	procedure text,
+	payload jsonb NOT NULL DEFAULT '{}',
+	job_key text,
+	max_attempts integer NOT NULL DEFAULT 3,
+	timeout_ms integer,
+	owner regrole NOT NULL,
+	attempts integer NOT NULL DEFAULT 0,
+	created_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	last_error text,
+	last_error_data jsonb,
+	group_commit boolean NOT NULL DEFAULT false,
+	due_at timestamptz,
+	first_delivered_at timestamptz,
+	lease_until timestamptz
+);
+-- No CHECK constraints here: only schedule_job() writes new rows and it
+-- validates every argument, while a CHECK is re-read from the catalog by
+-- each INSERT's executor start, a third of the cost of scheduling a job.
+-- "Claimable" is: due, by target kind.  One partial index per kind keeps
+-- the scheduler's NOTIFY claim and the executors' CALL claim from walking
+-- over each other's backlog, and makes the earliest run_at one index probe.
+CREATE INDEX jobs_notify_run_at ON scheduled_jobs.jobs (run_at)
+	WHERE channel IS NOT NULL;
+CREATE INDEX jobs_call_run_at ON scheduled_jobs.jobs (run_at)
+	WHERE procedure IS NOT NULL;
+CREATE UNIQUE INDEX jobs_job_key ON scheduled_jobs.jobs (job_key)
+	WHERE job_key IS NOT NULL;
+ALTER TABLE scheduled_jobs.jobs SET (autovacuum_vacuum_scale_factor = 0,
+	autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_insert_scale_factor = 0,
+	autovacuum_vacuum_insert_threshold = 1000, autovacuum_analyze_scale_factor = 0.02);
+
+COMMENT ON TABLE scheduled_jobs.jobs IS
+	'pending jobs, one row each; visible to members of the owning role';
+COMMENT ON COLUMN scheduled_jobs.jobs.id IS 'job id, returned by schedule_job()';
+COMMENT ON COLUMN scheduled_jobs.jobs.run_at IS 'when the job is due';
+COMMENT ON COLUMN scheduled_jobs.jobs.channel IS 'NOTIFY channel, for NOTIFY jobs';
+COMMENT ON COLUMN scheduled_jobs.jobs.procedure IS
+	'qualified name of the procedure called as CALL procedure(payload), for procedure jobs';
+COMMENT ON COLUMN scheduled_jobs.jobs.payload IS 'the job''s data, passed to the consumer or procedure';
+COMMENT ON COLUMN scheduled_jobs.jobs.job_key IS 'business key, unique among pending jobs';
+COMMENT ON COLUMN scheduled_jobs.jobs.max_attempts IS 'procedure jobs: attempts before the job is kept as failed';
+COMMENT ON COLUMN scheduled_jobs.jobs.timeout_ms IS
+	'procedure jobs: statement timeout of each attempt in milliseconds (NULL: scheduled_jobs.job_timeout, 0: none)';
+COMMENT ON COLUMN scheduled_jobs.jobs.owner IS 'role that scheduled the job and that the job runs as';
+COMMENT ON COLUMN scheduled_jobs.jobs.attempts IS
+	'attempts made so far (deliveries, for acknowledged channels)';
+COMMENT ON COLUMN scheduled_jobs.jobs.created_at IS 'when the job was scheduled';
+COMMENT ON COLUMN scheduled_jobs.jobs.last_error IS 'message of the last failed attempt';
+COMMENT ON COLUMN scheduled_jobs.jobs.last_error_data IS
+	'the last failed attempt''s error: sqlstate, message, detail, hint, context';
+COMMENT ON COLUMN scheduled_jobs.jobs.group_commit IS
+	'procedure jobs: may share one commit with other such jobs, each in its own subtransaction';
+COMMENT ON COLUMN scheduled_jobs.jobs.due_at IS
+	'acknowledged channels: the run_at of the first delivery, while the job is in flight';
+COMMENT ON COLUMN scheduled_jobs.jobs.first_delivered_at IS
+	'acknowledged channels: when the job was first NOTIFYed';
+COMMENT ON COLUMN scheduled_jobs.jobs.lease_until IS
+	'acknowledged channels: end of the lease of the consumer that claimed the job';
+
+-- Finished jobs.  Written in the transaction that finishes the job.
+CREATE TABLE scheduled_jobs.job_history (
+	id bigint PRIMARY KEY,
+	run_at timestamptz NOT NULL,
+	channel text,
+	procedure text,
+	payload jsonb NOT NULL,
+	job_key text,
+	max_attempts integer NOT NULL,
+	timeout_ms integer,
+	owner regrole NOT NULL,
+	attempts integer NOT NULL,
+	created_at timestamptz NOT NULL,
+	state text NOT NULL,
+	fired_at timestamptz,
+	finished_at timestamptz NOT NULL,
+	last_error text,
+	last_error_data jsonb,
+	CONSTRAINT job_history_state CHECK
+		(state OPERATOR(pg_catalog.=) ANY (ARRAY['notified', 'succeeded', 'failed', 'cancelled', 'acknowledged', 'dead']::text[]))
+);
+CREATE INDEX job_history_finished_at ON scheduled_jobs.job_history (finished_at);
+CREATE INDEX job_history_job_key ON scheduled_jobs.job_history (job_key)
+	WHERE job_key IS NOT NULL;
+
+COMMENT ON TABLE scheduled_jobs.job_history IS
+	'finished jobs: notified, succeeded, failed or cancelled; visible to members of the owning role';
+COMMENT ON COLUMN scheduled_jobs.job_history.id IS 'job id';
+COMMENT ON COLUMN scheduled_jobs.job_history.run_at IS 'when the job was due (last attempt)';
+COMMENT ON COLUMN scheduled_jobs.job_history.channel IS 'NOTIFY channel, for NOTIFY jobs';
+COMMENT ON COLUMN scheduled_jobs.job_history.procedure IS 'procedure called, for procedure jobs';
+COMMENT ON COLUMN scheduled_jobs.job_history.payload IS 'the job''s data';
+COMMENT ON COLUMN scheduled_jobs.job_history.job_key IS 'business key';
+COMMENT ON COLUMN scheduled_jobs.job_history.max_attempts IS 'attempts allowed';
+COMMENT ON COLUMN scheduled_jobs.job_history.timeout_ms IS 'per-attempt timeout in milliseconds, if set';
+COMMENT ON COLUMN scheduled_jobs.job_history.owner IS 'role that scheduled the job';
+COMMENT ON COLUMN scheduled_jobs.job_history.attempts IS 'attempts made (deliveries, for acknowledged channels)';
+COMMENT ON COLUMN scheduled_jobs.job_history.created_at IS 'when the job was scheduled';
+COMMENT ON COLUMN scheduled_jobs.job_history.state IS
+	'notified (NOTIFY sent), succeeded (procedure committed), failed (attempts exhausted), cancelled, acknowledged (by a consumer), dead (max_deliveries without acknowledgement)';
+COMMENT ON COLUMN scheduled_jobs.job_history.fired_at IS
+	'start of the firing transaction of the last attempt (NULL if cancelled before firing)';
+COMMENT ON COLUMN scheduled_jobs.job_history.finished_at IS 'when the job finished';
+COMMENT ON COLUMN scheduled_jobs.job_history.last_error IS 'message of the last failed attempt';
+COMMENT ON COLUMN scheduled_jobs.job_history.last_error_data IS
+	'the last failed attempt''s error: sqlstate, message, detail, hint, context';
+
+-- Privileges: ordinary roles read their own rows; only the functions write.
+REVOKE ALL ON scheduled_jobs.jobs, scheduled_jobs.job_history FROM PUBLIC;
+GRANT SELECT ON scheduled_jobs.jobs, scheduled_jobs.job_history TO PUBLIC;
+ALTER TABLE scheduled_jobs.jobs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE scheduled_jobs.job_history ENABLE ROW LEVEL SECURITY;
+CREATE POLICY jobs_owner ON scheduled_jobs.jobs FOR SELECT
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
+CREATE POLICY job_history_owner ON scheduled_jobs.job_history FOR SELECT
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER'));
+
+-- pg_dump keeps the jobs (the identity sequence comes with its table).
+SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.job_history', '');
+SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.jobs_id_seq', '');
+
+-- The SQL interface.  C functions write through the extension owner after
+-- checking the caller; see src/api.c.
+CREATE FUNCTION scheduled_jobs.schedule_job(
+	run_at timestamptz,
+	channel text DEFAULT NULL,
+	procedure text DEFAULT NULL,
+	payload jsonb DEFAULT '{}',
+	job_key text DEFAULT NULL,
+	max_attempts integer DEFAULT 3,
+	timeout interval DEFAULT NULL,
+	group_commit boolean DEFAULT false)
+RETURNS bigint
+LANGUAGE C VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_schedule_job';
+COMMENT ON FUNCTION scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean) IS
+	'schedule a job at run_at: NOTIFY channel or CALL procedure(payload); a pending job_key is replaced; returns the job id';
+
+CREATE FUNCTION scheduled_jobs.cancel_job(job_id bigint)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_cancel_job_by_id';
+COMMENT ON FUNCTION scheduled_jobs.cancel_job(bigint) IS
+	'cancel a pending job by id; true if one was cancelled, false if no such pending job is visible';
+
+CREATE FUNCTION scheduled_jobs.cancel_job(job_key text)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_cancel_job_by_key';
+COMMENT ON FUNCTION scheduled_jobs.cancel_job(text) IS
+	'cancel a pending job by job_key; true if one was cancelled, false if no such pending job is visible';
+
+CREATE FUNCTION scheduled_jobs.reschedule_job(job_id bigint, run_at timestamptz)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_reschedule_job_by_id';
+COMMENT ON FUNCTION scheduled_jobs.reschedule_job(bigint, timestamptz) IS
+	'move a pending job to run_at; true if it was moved, false if no such pending job is visible';
+
+CREATE FUNCTION scheduled_jobs.reschedule_job(job_key text, run_at timestamptz)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_reschedule_job_by_key';
+COMMENT ON FUNCTION scheduled_jobs.reschedule_job(text, timestamptz) IS
+	'move the pending job with this job_key to run_at; true if it was moved, false if no such pending job is visible';
+
+-- Who may schedule: nobody but the owner until an administrator grants it,
+-- e.g. GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO app.
+REVOKE ALL ON FUNCTION
+	scheduled_jobs.schedule_job(timestamptz, text, text, jsonb, text, integer, interval, boolean),
+	scheduled_jobs.cancel_job(bigint),
+	scheduled_jobs.cancel_job(text),
+	scheduled_jobs.reschedule_job(bigint, timestamptz),
+	scheduled_jobs.reschedule_job(text, timestamptz)
+FROM PUBLIC;
+
+-- Acknowledged channels (0.3.0).  A job on a channel configured here stays
+-- in jobs after its NOTIFY, in flight, until a consumer acknowledges it:
+-- attempts counts its deliveries, due_at keeps its first run_at and
+-- first_delivered_at the time of its first NOTIFY, run_at is the next time
+-- the scheduler acts on it (redelivery, lease end), and lease_until is set
+-- while a consumer holds it.  See src/README.md.
+CREATE TABLE scheduled_jobs.channel_settings (
+	channel text PRIMARY KEY,
+	ack_timeout interval NOT NULL,
+	max_deliveries integer NOT NULL,
+	dead_letter_channel text,
+	configured_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
+	CONSTRAINT channel_settings_channel CHECK
+		(pg_catalog.length(channel) OPERATOR(pg_catalog.>) 0 AND pg_catalog.octet_length(channel) OPERATOR(pg_catalog.<) 64),
+	CONSTRAINT channel_settings_ack_timeout CHECK (ack_timeout OPERATOR(pg_catalog.>) '0'::interval),
+	CONSTRAINT channel_settings_max_deliveries CHECK (max_deliveries OPERATOR(pg_catalog.>=) 1),
+	CONSTRAINT channel_settings_dead_letter CHECK (dead_letter_channel OPERATOR(pg_catalog.<>) channel)
+);
+COMMENT ON TABLE scheduled_jobs.channel_settings IS
+	'acknowledged channels: their jobs stay in flight until acknowledged; written by configure_channel()';
+COMMENT ON COLUMN scheduled_jobs.channel_settings.channel IS 'the NOTIFY channel';
+COMMENT ON COLUMN scheduled_jobs.channel_settings.ack_timeout IS
+	'time a delivered job waits for its acknowledgement before it is delivered again (doubling each time)';
+COMMENT ON COLUMN scheduled_jobs.channel_settings.max_deliveries IS
+	'deliveries after which an unacknowledged job is kept as a dead letter';
+COMMENT ON COLUMN scheduled_jobs.channel_settings.dead_letter_channel IS
+	'channel NOTIFYed once for each dead letter, or NULL';
+COMMENT ON COLUMN scheduled_jobs.channel_settings.configured_at IS 'when the settings were last changed';
+
+CREATE TABLE scheduled_jobs.channel_grants (
+	channel text NOT NULL,
+	consumer regrole NOT NULL,
+	PRIMARY KEY (channel, consumer)
+);
+COMMENT ON TABLE scheduled_jobs.channel_grants IS
+	'roles that may see, claim and acknowledge the jobs of a channel besides their owners; written by grant_channel()';
+COMMENT ON COLUMN scheduled_jobs.channel_grants.channel IS 'the channel';
+COMMENT ON COLUMN scheduled_jobs.channel_grants.consumer IS 'the role granted, and its members';
+
+REVOKE ALL ON scheduled_jobs.channel_settings, scheduled_jobs.channel_grants FROM PUBLIC;
+GRANT SELECT ON scheduled_jobs.channel_settings, scheduled_jobs.channel_grants TO PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.channel_settings', '');
+SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.channel_grants', '');
+
+CREATE INDEX jobs_in_flight ON scheduled_jobs.jobs (channel, due_at)
+	WHERE due_at IS NOT NULL;
+
+CREATE VIEW scheduled_jobs.channels AS
+SELECT s.channel, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, s.configured_at,
+	(SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs j
+	 WHERE j.channel OPERATOR(pg_catalog.=) s.channel AND j.due_at IS NOT NULL) AS in_flight,
+	(SELECT pg_catalog.count(*) FROM scheduled_jobs.job_history h
+	 WHERE h.channel OPERATOR(pg_catalog.=) s.channel AND h.state OPERATOR(pg_catalog.=) 'dead') AS dead_letters,
+	(SELECT pg_catalog.array_agg(g.consumer ORDER BY g.consumer::pg_catalog.text) FROM scheduled_jobs.channel_grants g
+	 WHERE g.channel OPERATOR(pg_catalog.=) s.channel) AS consumers
+FROM scheduled_jobs.channel_settings s;
+COMMENT ON VIEW scheduled_jobs.channels IS
+	'acknowledged channels with their settings, counts of jobs in flight and of dead letters, and their consumers';
+GRANT SELECT ON scheduled_jobs.channels TO PUBLIC;
+COMMENT ON COLUMN scheduled_jobs.channels.channel IS 'the channel';
+COMMENT ON COLUMN scheduled_jobs.channels.ack_timeout IS 'time a delivered job waits for its acknowledgement before it is delivered again (doubling each time)';
+COMMENT ON COLUMN scheduled_jobs.channels.max_deliveries IS 'deliveries after which an unacknowledged job is kept as a dead letter';
+COMMENT ON COLUMN scheduled_jobs.channels.dead_letter_channel IS 'channel NOTIFYed once for each dead letter, or NULL';
+COMMENT ON COLUMN scheduled_jobs.channels.configured_at IS 'when the settings were last changed';
+COMMENT ON COLUMN scheduled_jobs.channels.in_flight IS 'jobs delivered and not acknowledged yet';
+COMMENT ON COLUMN scheduled_jobs.channels.dead_letters IS 'jobs kept as dead letters in job_history (state dead)';
+COMMENT ON COLUMN scheduled_jobs.channels.consumers IS 'roles granted the channel with grant_channel()';
+
+-- Administration of channels: run by roles that may write the tables above
+-- (the extension owner, superusers), as themselves.
+CREATE FUNCTION scheduled_jobs.configure_channel(
+	channel text,
+	ack_timeout interval,
+	max_deliveries integer DEFAULT 10,
+	dead_letter_channel text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF channel IS NULL OR channel OPERATOR(pg_catalog.=) '' THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'channel must not be empty';
+	END IF;
+	IF octet_length(channel) OPERATOR(pg_catalog.>) 63 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'channel name too long',
+			DETAIL = format('Channel names are at most 63 bytes; this one has %s.', octet_length(channel));
+	END IF;
+	IF ack_timeout IS NULL OR ack_timeout OPERATOR(pg_catalog.<=) '0'::interval THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'ack_timeout must be a positive interval',
+			HINT = 'It is how long a delivered job waits for its acknowledgement, e.g. interval ''30 seconds''.';
+	END IF;
+	IF ack_timeout OPERATOR(pg_catalog.>) '1 year'::interval THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'ack_timeout must be at most 1 year';
+	END IF;
+	IF max_deliveries IS NULL OR max_deliveries OPERATOR(pg_catalog.<) 1 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'max_deliveries must be at least 1';
+	END IF;
+	IF dead_letter_channel OPERATOR(pg_catalog.=) channel THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'dead_letter_channel must differ from channel',
+			HINT = 'Give another channel, or NULL for none.';
+	END IF;
+	IF dead_letter_channel OPERATOR(pg_catalog.=) '' OR octet_length(dead_letter_channel) OPERATOR(pg_catalog.>) 63 THEN
+		RAISE EXCEPTION USING ERRCODE = '22023', MESSAGE = 'invalid dead_letter_channel',
+			DETAIL = 'Channel names are 1 to 63 bytes.';
+	END IF;
+	INSERT INTO scheduled_jobs.channel_settings AS s (channel, ack_timeout, max_deliveries, dead_letter_channel)
+	VALUES (channel, ack_timeout, max_deliveries, dead_letter_channel)
+	ON CONFLICT ON CONSTRAINT channel_settings_pkey DO UPDATE
+	SET ack_timeout = excluded.ack_timeout, max_deliveries = excluded.max_deliveries,
+		dead_letter_channel = excluded.dead_letter_channel, configured_at = pg_catalog.now();
+END $$;
+COMMENT ON FUNCTION scheduled_jobs.configure_channel(text, interval, integer, text) IS
+	'make a channel acknowledged, or change its settings: its jobs stay in flight until ack()';
+
+CREATE FUNCTION scheduled_jobs.unconfigure_channel(channel text)
+RETURNS boolean
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH d AS (DELETE FROM scheduled_jobs.channel_settings s
+			   WHERE s.channel OPERATOR(pg_catalog.=) unconfigure_channel.channel RETURNING 1)
+	SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM d
+$$;
+COMMENT ON FUNCTION scheduled_jobs.unconfigure_channel(text) IS
+	'make a channel plain again; its jobs in flight are NOTIFYed once more at their deadline and then done';
+
+CREATE FUNCTION scheduled_jobs.grant_channel(channel text, consumer regrole)
+RETURNS void
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles r WHERE r.oid OPERATOR(pg_catalog.=) consumer) THEN
+		RAISE EXCEPTION USING ERRCODE = '42704', MESSAGE = format('role with OID %s does not exist', consumer::pg_catalog.oid);
+	END IF;
+	INSERT INTO scheduled_jobs.channel_grants AS g (channel, consumer) VALUES (channel, consumer)
+	ON CONFLICT DO NOTHING;
+END $$;
+COMMENT ON FUNCTION scheduled_jobs.grant_channel(text, regrole) IS
+	'let a role (and its members) see, claim and acknowledge the jobs of a channel';
+
+CREATE FUNCTION scheduled_jobs.revoke_channel(channel text, consumer regrole)
+RETURNS boolean
+LANGUAGE sql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH d AS (DELETE FROM scheduled_jobs.channel_grants g
+			   WHERE g.channel OPERATOR(pg_catalog.=) revoke_channel.channel
+				 AND g.consumer OPERATOR(pg_catalog.=) revoke_channel.consumer RETURNING 1)
+	SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0 FROM d
+$$;
+COMMENT ON FUNCTION scheduled_jobs.revoke_channel(text, regrole) IS
+	'take back grant_channel()';
+
+CREATE FUNCTION scheduled_jobs.redrive(job_id bigint, run_at timestamptz DEFAULT pg_catalog.now())
+RETURNS boolean
+LANGUAGE plpgsql VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	BEGIN
+		WITH d AS (DELETE FROM scheduled_jobs.job_history h
+				   WHERE h.id OPERATOR(pg_catalog.=) redrive.job_id AND h.state OPERATOR(pg_catalog.=) 'dead'
+				   RETURNING h.*)
+		INSERT INTO scheduled_jobs.jobs
+			(id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner,
+			 attempts, created_at, last_error, last_error_data)
+		OVERRIDING SYSTEM VALUE
+		SELECT d.id, redrive.run_at, d.channel, d.procedure, d.payload, d.job_key, d.max_attempts,
+			d.timeout_ms, d.owner, 0, d.created_at, d.last_error, d.last_error_data FROM d;
+	EXCEPTION WHEN unique_violation THEN
+		RAISE EXCEPTION USING ERRCODE = '23505',
+			MESSAGE = format('cannot redrive job %s: its job_key is taken by a pending job', redrive.job_id),
+			HINT = 'Cancel or reschedule the pending job with that job_key first.';
+	END;
+	IF NOT FOUND THEN
+		RETURN false;
+	END IF;
+	-- the same run_at, through the function that wakes the scheduler at commit
+	RETURN scheduled_jobs.reschedule_job(redrive.job_id, redrive.run_at);
+END $$;
+COMMENT ON FUNCTION scheduled_jobs.redrive(bigint, timestamptz) IS
+	'deliver a dead letter again from scratch: back to pending, same id, at run_at';
+
+REVOKE ALL ON FUNCTION
+	scheduled_jobs.configure_channel(text, interval, integer, text),
+	scheduled_jobs.unconfigure_channel(text),
+	scheduled_jobs.grant_channel(text, regrole),
+	scheduled_jobs.revoke_channel(text, regrole),
+	scheduled_jobs.redrive(bigint, timestamptz)
+FROM PUBLIC;
+
+-- Consumers: C functions that check the caller (owner of the job, or granted
+-- the channel) and write as the extension owner, like schedule_job().
+CREATE FUNCTION scheduled_jobs.ack(job_id bigint)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_ack';
+COMMENT ON FUNCTION scheduled_jobs.ack(bigint) IS
+	'acknowledge a delivered job of an acknowledged channel, in the caller''s transaction; true iff this call did';
+
+CREATE FUNCTION scheduled_jobs.ack_many(job_ids bigint[])
+RETURNS bigint
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_ack_many';
+COMMENT ON FUNCTION scheduled_jobs.ack_many(bigint[]) IS
+	'acknowledge delivered jobs of acknowledged channels, in the caller''s transaction; returns how many this call did';
+
+CREATE FUNCTION scheduled_jobs.claim(channel text, max_jobs integer DEFAULT 1,
+	lease interval DEFAULT '1 minute')
+RETURNS TABLE (id bigint, delivery integer, envelope jsonb)
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE ROWS 1
+AS 'MODULE_PATHNAME', 'sj_claim';
+COMMENT ON FUNCTION scheduled_jobs.claim(text, integer, interval) IS
+	'claim up to max_jobs due, unacknowledged jobs of an acknowledged channel for lease, in due order (FOR UPDATE SKIP LOCKED)';
+
+CREATE FUNCTION scheduled_jobs.extend_lease(job_id bigint, delivery integer, lease interval)
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_extend_lease';
+COMMENT ON FUNCTION scheduled_jobs.extend_lease(bigint, integer, interval) IS
+	'extend the lease of a claimed job, from now; false if that delivery is no longer the caller''s';
+
+CREATE FUNCTION scheduled_jobs.nack(job_id bigint, delivery integer, delay interval DEFAULT '0')
+RETURNS boolean
+LANGUAGE C STRICT VOLATILE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_nack';
+COMMENT ON FUNCTION scheduled_jobs.nack(bigint, integer, interval) IS
+	'give a claimed job back, to be delivered again after delay; false if that delivery is no longer the caller''s';
+
+CREATE FUNCTION scheduled_jobs.unacknowledged(channel text, max_jobs integer DEFAULT 100)
+RETURNS TABLE (id bigint, delivery integer, envelope jsonb, leased_until timestamptz)
+LANGUAGE C STRICT STABLE PARALLEL UNSAFE
+AS 'MODULE_PATHNAME', 'sj_unacknowledged';
+COMMENT ON FUNCTION scheduled_jobs.unacknowledged(text, integer) IS
+	'the delivered, unacknowledged jobs of a channel visible to the caller, in due order, without claiming them';
+
+REVOKE ALL ON FUNCTION
+	scheduled_jobs.ack(bigint),
+	scheduled_jobs.ack_many(bigint[]),
+	scheduled_jobs.claim(text, integer, interval),
+	scheduled_jobs.extend_lease(bigint, integer, interval),
+	scheduled_jobs.nack(bigint, integer, interval),
+	scheduled_jobs.unacknowledged(text, integer)
+FROM PUBLIC;
+
+-- Consumers granted a channel see its jobs (the policies are changed here,
+-- after channel_grants exists, as the 0.2.0 -> 0.3.0 update does).
+ALTER POLICY jobs_owner ON scheduled_jobs.jobs
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER') OR EXISTS (SELECT FROM scheduled_jobs.channel_grants g
+		WHERE g.channel OPERATOR(pg_catalog.=) jobs.channel AND pg_catalog.pg_has_role(g.consumer, 'MEMBER')));
+ALTER POLICY job_history_owner ON scheduled_jobs.job_history
+	USING (pg_catalog.pg_has_role(owner, 'MEMBER') OR EXISTS (SELECT FROM scheduled_jobs.channel_grants g
+		WHERE g.channel OPERATOR(pg_catalog.=) job_history.channel AND pg_catalog.pg_has_role(g.consumer, 'MEMBER')));
+COMMENT ON POLICY jobs_owner ON scheduled_jobs.jobs IS
+	'a role sees the jobs of the roles it is a member of, and of the channels granted to it';
+COMMENT ON POLICY job_history_owner ON scheduled_jobs.job_history IS
+	'a role sees the finished jobs of the roles it is a member of, and of the channels granted to it';
