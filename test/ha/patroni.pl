@@ -84,6 +84,10 @@ $SIG{$_} = sub { die "interrupted by SIG$_[0]\n" } for qw(INT TERM HUP);
 
 my %procs;    # name => pid of what we started (etcd, patroni, clients)
 mkdir "$DIR/pids";
+# test/ha/run.sh signals us, not prove, when it is interrupted
+open(my $pidfile, '>', "$DIR/pids/test.pid") or die;
+print $pidfile "$$\n";
+close($pidfile);
 
 # spawn(name, log, command...): start a process in a session of its own,
 # stdout and stderr appended to log; its pid is kept in $DIR/pids for
@@ -245,6 +249,8 @@ sub write_config
 						'scheduled_jobs.max_executors' => 2,
 						wal_log_hints => 'on',    # pg_rewind
 						wal_keep_size => '256MB',
+						# a killed node replays less WAL before its pg_rewind
+						checkpoint_timeout => '30s',
 						max_wal_senders => 10,
 						max_replication_slots => 10,
 						hot_standby => 'on',
@@ -525,6 +531,9 @@ sub run
 	$admin->disconnect;
 	my $setup = dbh($leader, $db);
 	$setup->do($SETUP_SQL);
+	# so that a node killed later replays (and pg_rewind rewinds) only the
+	# WAL of this run
+	$setup->do('CHECKPOINT');
 	$setup->disconnect;
 	ok(poll(20, sub { row($leader, 'postgres', q{SELECT count(*) FROM pg_stat_activity
 		WHERE backend_type = 'scheduled_jobs scheduler' AND datname = ?}, $db) }),
@@ -587,8 +596,10 @@ sub run
 	poll(10, sub { events("$mode-produce", 'confirmed') >= $confirmed + $RATE });
 	stop("$mode-produce", 'TERM', 10);
 	$leader = leader() or die "no leader at the end\n";
+	my $t_drain = time;
 	ok(poll(60, sub { row($leader, $db, 'SELECT count(*) = 0 FROM scheduled_jobs.jobs') }),
 		"$mode: every job finished");
+	note(sprintf('%s: the last jobs drained %.1f s after the producer stopped', $mode, time - $t_drain));
 	my %history;    # id => [state, job_key]
 	my $rows = dbh($leader, $db)->selectall_arrayref(
 		q{SELECT id, state, job_key, coalesce(channel, procedure), extract(epoch FROM fired_at)

@@ -28,7 +28,7 @@ fi
 # Kill a pid only if it is one of ours: its command line names $DIR (etcd,
 # Patroni, the clients, the postmaster), or it is a child of such a
 # postmaster.
-ours() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null | grep -qF "$DIR"; }
+ours() { tr '\0' ' ' 2>/dev/null < "/proc/$1/cmdline" | grep -qF "$DIR"; }
 
 cleanup() {
 	local rc=$? f pid pids=() left
@@ -61,12 +61,25 @@ cleanup() {
 	exit $rc
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+trap 'exit 130' INT TERM HUP    # until the test runs
 
 # the test's files, where postgres can read them whatever the checkout's
 # permissions
 cp -r test/ha "$DIR/src"
 [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$DIR/src"
 
+# In the background, so that a signal to this script is handled at once:
+# the test (its pid in $DIR/pids/test.pid) is told to stop, stops what it
+# started, and is waited for; the EXIT trap then kills whatever is left.
 timeout -s TERM "${SJ_HA_TIMEOUT:-300}" "${as_pg[@]}" env HOME="$DIR" SJ_HA_DIR="$DIR" SJ_PGBIN="$SJ_PGBIN" \
-	PATH="$SJ_PGBIN:/usr/bin:/bin" prove -v "$DIR/src/patroni.pl"
+	PATH="$SJ_PGBIN:/usr/bin:/bin" prove -v "$DIR/src/patroni.pl" &
+TEST=$!
+interrupted() {
+	local pid
+	pid=$(head -n 1 "$DIR/pids/test.pid" 2>/dev/null)
+	[ -n "$pid" ] && ours "$pid" && kill -TERM "$pid"
+	for _ in $(seq 600); do kill -0 $TEST 2>/dev/null || break; sleep 0.1; done
+	exit 130
+}
+trap interrupted INT TERM HUP
+wait $TEST
