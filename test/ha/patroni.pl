@@ -703,6 +703,12 @@ sub run
 			$mode, $i + 1, $what, $f->{new}, $f->{t_promoted} - $f->{t_fault}, $f->{timeline},
 			seconds(defined $f->{t_first_notify} ? $f->{t_first_notify} - $f->{t_promoted} : undef),
 			seconds(defined $f->{t_first_proc} ? $f->{t_first_proc} - $f->{t_promoted} : undef)));
+		my @back = map {
+			my $client = $_;
+			my ($c) = grep { $_->[2] > $f->{t_fault} } events("$mode-$client", 'connect');
+			$c ? sprintf('%s %.2f s', $client, $c->[2] - $f->{t_promoted}) : "$client not";
+		} qw(produce listen consume);
+		note('    clients reconnected to the new leader after its promotion: ' . join(', ', @back));
 		note("    in flight: procedure jobs running: " . describe_outcomes($f, 'proc', $out, @running));
 		note("    acknowledged-channel jobs delivered, not yet acknowledged ($f->{ack_leased} claimed): "
 			  . describe_outcomes($f, 'ack', $out, @acks));
