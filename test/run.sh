@@ -217,6 +217,10 @@ step "cluster start" start_cluster || { summary; exit 1; }
 step "pg_regress" run_regress
 step "pgTAP" run_pgtap
 step "Perl TAP$([ $QUICK = 1 ] && echo ' (--quick: no fault tests)')" run_perl
+# etcd and two Patroni nodes of its own, failovers under load (about 2
+# minutes); like the fault tests, not with --quick
+if [ $QUICK = 1 ]; then echo; echo "--quick: skipping test/ha/run.sh (Patroni)"
+else step "Patroni failover" bash test/ha/run.sh; fi
 step "server log" check_log
 step "pgindent layout" bash test/indent.sh
 # last, so that the package's files, installed over those of make install,
