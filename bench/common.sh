@@ -9,6 +9,10 @@
 BENCH_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$BENCH_ROOT" || exit 1
 . test/lib.sh
+# The PostgreSQL to build against and run: SJ_PGBIN's (test/lib.sh, default
+# Debian's), whose pg_config, psql and pgbench come first in PATH.
+BENCH_PG_CONFIG=$SJ_PGBIN/pg_config
+export PATH=$SJ_PGBIN:$PATH
 
 # Flags: --quick, --large (also passed down as BENCH_QUICK / BENCH_LARGE).
 for arg in "$@"; do
@@ -31,7 +35,7 @@ die() { log "FAILED: $*"; exit 1; }
 bench_build_listener() {
 	BENCH_LISTENER=$BENCH_TMP/listener
 	gcc -O2 -Wall -o "$BENCH_LISTENER" bench/listener.c \
-		-I"$(pg_config --includedir)" -L"$(pg_config --libdir)" -lpq || die "could not build bench/listener.c"
+		-I"$("$BENCH_PG_CONFIG" --includedir)" -L"$("$BENCH_PG_CONFIG" --libdir)" -lpq || die "could not build bench/listener.c"
 	export BENCH_LISTENER
 }
 
@@ -45,7 +49,8 @@ bench_build_install() {
 	tar -C "$BENCH_ROOT" --exclude=.git --exclude=bench --exclude=test --exclude='*.o' \
 		--exclude='*.bc' --exclude='*.so' -cf - . | tar -C "$b" -xf - || die "copy the tree"
 	log "building and installing the extension (clean build of the working tree)"
-	(cd "$b" && make -s >/dev/null && make -s install >/dev/null) || die "build"
+	(cd "$b" && make -s PG_CONFIG="$BENCH_PG_CONFIG" >/dev/null &&
+		make -s install PG_CONFIG="$BENCH_PG_CONFIG" >/dev/null) || die "build"
 }
 
 # The cluster: fsync and synchronous_commit on (the defaults), the library
