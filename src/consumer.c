@@ -27,6 +27,7 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
@@ -55,77 +56,95 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
  * first run_at, deadline (of the lease, or of the acknowledgement),
  * payload, lease.
  */
-#define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, " \
-	"j.payload::pg_catalog.text, j.lease_until"
+#define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, j.payload, " \
+	"j.lease_until"
+
+/*
+ * The in-flight test of a job found by its id.  Written so that no partial
+ * index on due_at (jobs_in_flight) matches it: the plan must probe jobs_pkey
+ * with the ids, even if it was made while the statistics said that no job
+ * is in flight (then a scan of jobs_in_flight, filtered by the ids, looks
+ * cheaper, and costs every job in flight times every id).
+ */
+#define IN_FLIGHT "pg_catalog.num_nulls(j.due_at) OPERATOR(pg_catalog.=) 0"
 
 /*
  * $1 job (with "ANY": an array of jobs), $2 caller: acknowledged, moved to
- * job_history.  Returns how many.
+ * job_history.  How many: the INSERT's row count (no RETURNING to count).
  */
 #define ACK_SQL(op) \
 "WITH a AS (DELETE FROM scheduled_jobs.jobs j " \
-"  WHERE j.id OPERATOR(pg_catalog.=) " op "($1) AND j.due_at IS NOT NULL" MAY_ACT \
-"  RETURNING j.*), " \
-"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) " \
-"  SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
-"    attempts, created_at, last_error, last_error_data, " SJ_STATE_ACKNOWLEDGED ", " \
-"    first_delivered_at, pg_catalog.statement_timestamp() FROM a RETURNING 1) " \
-"SELECT pg_catalog.count(*) FROM h"
+"  WHERE j.id OPERATOR(pg_catalog.=) " op "($1) AND " IN_FLIGHT MAY_ACT \
+"  RETURNING j.id, j.due_at, j.channel, j.procedure, j.payload, j.job_key, " \
+"    j.max_attempts, j.timeout_ms, j.owner, j.attempts, j.created_at, " \
+"    j.last_error, j.last_error_data, j.first_delivered_at) " \
+"INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) " \
+"SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
+"  attempts, created_at, last_error, last_error_data, " SJ_STATE_ACKNOWLEDGED ", " \
+"  first_delivered_at, pg_catalog.statement_timestamp() FROM a"
 
 static const char *const ack_sql = ACK_SQL("");
 static const char *const ack_many_sql = ACK_SQL("ANY");
 
 /*
- * Claim the jobs that c selects ($4 lease, $5 now): one more delivery, held
- * until now + lease.  By an id array, not a join: a generic plan must not
- * turn into a join that reads every job.
+ * Claim the jobs that c selects ($4 end of the lease, $5 now): one more
+ * delivery, held until the lease ends.  By an id array, not a join: a
+ * generic plan must not turn into a join that reads every job.
  */
 #define CLAIM_SQL(c) \
 "UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, " \
 "  due_at = COALESCE(j.due_at, j.run_at), " \
 "  first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), " \
-"  lease_until = $5 OPERATOR(pg_catalog.+) $4, run_at = $5 OPERATOR(pg_catalog.+) $4 " \
+"  lease_until = $4, run_at = $4 " \
 "WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(" c ")) " \
 "RETURNING " JOB_OUT
 
+/* the channel's max_deliveries, NULL if it is not acknowledged */
+#define MAX_DELIVERIES \
+"(SELECT s.max_deliveries FROM scheduled_jobs.channel_settings s " \
+"  WHERE s.channel OPERATOR(pg_catalog.=) $1)"
+
 /*
  * $1 channel, $2 caller, $3 max_jobs: first the delivered jobs of the
- * channel that nobody holds (NOTIFYed, or their lease ran out) and that have
- * deliveries left (the scheduler makes the others dead letters), in due
- * order (index jobs_in_flight) ...
+ * channel that nobody holds and that have deliveries left (the scheduler
+ * makes the others dead letters), in due order.  Only those nobody holds:
+ * so that the statement can be one probe of an index of them (the index
+ * jobs_in_flight, filtered, until there is one), not a walk over every job
+ * consumers hold ...
  */
-#define DELIVERED_JOBS \
+#define UNLEASED_JOBS \
 "SELECT j.id FROM scheduled_jobs.jobs j " \
 "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL " \
-"  AND (j.lease_until IS NULL OR j.run_at OPERATOR(pg_catalog.<=) $5) " \
-"  AND j.attempts OPERATOR(pg_catalog.<) (SELECT s.max_deliveries " \
-"    FROM scheduled_jobs.channel_settings s " \
-"    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
+"  AND j.lease_until IS NULL " \
+"  AND j.attempts OPERATOR(pg_catalog.<) " MAX_DELIVERIES MAY_ACT \
 " ORDER BY j.due_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 
 /*
- * ... then those due that the scheduler has not delivered yet, if the
- * channel is acknowledged (both statements find nothing on a plain one)
+ * ... then those due by run_at (index jobs_notify_run_at, which holds
+ * little that is due: the scheduler fires it): not delivered yet, if the
+ * channel is acknowledged (both statements find nothing on a plain one), or
+ * delivered with a lease that ran out and deliveries left (until the
+ * scheduler delivers them again and they join the first kind), in the
+ * order of run_at.
  */
 #define DUE_JOBS \
 "SELECT j.id FROM scheduled_jobs.jobs j " \
-"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NULL " \
-"  AND j.run_at OPERATOR(pg_catalog.<=) $5 " \
-"  AND EXISTS (SELECT FROM scheduled_jobs.channel_settings s " \
-"    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.run_at OPERATOR(pg_catalog.<=) $5 " \
+"  AND " MAX_DELIVERIES " IS NOT NULL " \
+"  AND (j.due_at IS NULL OR (j.lease_until IS NOT NULL " \
+"    AND j.attempts OPERATOR(pg_catalog.<) " MAX_DELIVERIES "))" MAY_ACT \
 " ORDER BY j.run_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 
-static const char *const claim_delivered_sql = CLAIM_SQL(DELIVERED_JOBS);
+static const char *const claim_unleased_sql = CLAIM_SQL(UNLEASED_JOBS);
 static const char *const claim_due_sql = CLAIM_SQL(DUE_JOBS);
 
 /*
- * $1 job, $2 caller, $3 delivery, $4 interval, $5 now: hold the job until
- * now + interval, if its delivery is still $3 (extend_lease(), nack()).
+ * $1 job, $2 caller, $3 delivery, $4 end: hold the job until end, if its
+ * delivery is still $3 (extend_lease(), nack()).
  */
 static const char *const hold_sql =
-"UPDATE scheduled_jobs.jobs j SET lease_until = $5 OPERATOR(pg_catalog.+) $4, "
-"  run_at = $5 OPERATOR(pg_catalog.+) $4 "
-"WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL "
+"UPDATE scheduled_jobs.jobs j SET lease_until = $4, run_at = $4 "
+"WHERE j.id OPERATOR(pg_catalog.=) $1 AND " IN_FLIGHT
 "  AND j.attempts OPERATOR(pg_catalog.=) $3" MAY_ACT " RETURNING j.id";
 
 /* $1 channel, $2 caller, $3 max_jobs: delivered, unacknowledged */
@@ -141,7 +160,7 @@ static const char *const is_acknowledged_sql =
 
 static SPIPlanPtr ack_plan = NULL;
 static SPIPlanPtr ack_many_plan = NULL;
-static SPIPlanPtr claim_delivered_plan = NULL;
+static SPIPlanPtr claim_unleased_plan = NULL;
 static SPIPlanPtr claim_due_plan = NULL;
 static SPIPlanPtr hold_plan = NULL;
 static SPIPlanPtr unacknowledged_plan = NULL;
@@ -153,6 +172,40 @@ lease_end(Datum now, Datum interval)
 {
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												   now, interval));
+}
+
+/*
+ * Run one of the statements above as the extension owner (sj_owner_execute),
+ * planned without sequential scans, bitmap scans or sorts, whatever the
+ * statistics said when the plan was made, and without JIT.  The plan is
+ * kept, and made again whenever it is invalidated, so the settings are set
+ * for every execution.
+ *
+ * Each statement has an index path that reads only what it returns;
+ * statistics from before the jobs in flight existed (a fresh channel, a
+ * table analyzed while it held other jobs) would otherwise give a plan that
+ * reads every job of the channel at each call, until autovacuum analyzes
+ * the table.  And a generic plan prices LIMIT $3 at a tenth of the table:
+ * from about 100,000 jobs in flight its cost passes jit_above_cost, and
+ * each call would compile it anew (some 15 ms, for a statement that reads
+ * max_jobs rows).
+ */
+static void
+consumer_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				 Datum *values, SjRowsFunc rows, void *arg)
+{
+	int			save_nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_sort", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	sj_owner_execute(plan, sql, nargs, argtypes, values, NULL, 0, rows, arg);
+	AtEOXact_GUC(true, save_nestlevel);
 }
 
 /* Refuse a channel that is not acknowledged. */
@@ -200,71 +253,84 @@ static void
 put_jobs(void *arg)
 {
 	ResultSet  *rs = arg;
-	StringInfoData env;
+	TupleDesc	desc = SPI_tuptable->tupdesc;
 
-	initStringInfo(&env);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 		bool		isnull;
+		Datum		job_key = SPI_getbinval(tup, desc, 3, &isnull);
+		char	   *key = isnull ? NULL : TextDatumGetCString(job_key);
 		int32		delivery = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		Jsonb	   *env;
 
-		resetStringInfo(&env);
-		sj_build_envelope(&env,
-						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-						  SPI_getvalue(tup, desc, 3),
-						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
-						  delivery,
-						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
-						  SPI_getvalue(tup, desc, 6));
 		values[0] = SPI_getbinval(tup, desc, 1, &isnull);
 		values[1] = Int32GetDatum(delivery);
-		values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(env.data));
+		env = sj_envelope_jsonb(DatumGetInt64(values[0]), key,
+								DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
+								delivery,
+								DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
+								DatumGetJsonbP(SPI_getbinval(tup, desc, 6, &isnull)));
+		values[2] = JsonbPGetDatum(env);
 		/* unacknowledged() only: the lease, if a consumer holds the job */
 		values[3] = SPI_getbinval(tup, desc, 7, &nulls[3]);
 		tuplestore_putvalues(rs->rsinfo->setResult, rs->rsinfo->setDesc,
 							 values, nulls);
 		rs->count++;
 	}
-	pfree(env.data);
+}
+
+/* The row count of the statement just run (sj_owner_execute's rows). */
+static void
+count_rows(void *arg)
+{
+	*(uint64 *) arg = SPI_processed;
+}
+
+/*
+ * Run ack_sql (one job, an int8) or ack_many_sql (an int8[]) for the
+ * caller.  Returns how many jobs it acknowledged.
+ */
+static uint64
+acknowledge(SPIPlanPtr *plan, const char *sql, Oid argtype, Datum jobs)
+{
+	Oid			argtypes[2] = {argtype, OIDOID};
+	Datum		values[2] = {jobs, ObjectIdGetDatum(GetUserId())};
+	uint64		n = 0;
+
+	consumer_execute(plan, sql, 2, argtypes, values, count_rows, &n);
+	return n;
 }
 
 /* ack(job_id bigint) returns boolean */
 Datum
 sj_ack(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[2] = {INT8OID, OIDOID};
-	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(GetUserId())};
-	bool		found;
-
 	PreventCommandIfReadOnly("ack()");
-	PG_RETURN_BOOL(sj_run_as_extension_owner(&ack_plan, ack_sql, 2, argtypes,
-											 values, NULL, &found) > 0);
+	PG_RETURN_BOOL(acknowledge(&ack_plan, ack_sql, INT8OID,
+							   PG_GETARG_DATUM(0)) > 0);
 }
 
 /* ack_many(job_ids bigint[]) returns bigint: how many this call acknowledged */
 Datum
 sj_ack_many(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[2] = {INT8ARRAYOID, OIDOID};
-	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(GetUserId())};
-	bool		found;
-
 	PreventCommandIfReadOnly("ack_many()");
-	PG_RETURN_INT64(sj_run_as_extension_owner(&ack_many_plan, ack_many_sql, 2,
-											  argtypes, values, NULL, &found));
+	PG_RETURN_INT64((int64) acknowledge(&ack_many_plan, ack_many_sql,
+										INT8ARRAYOID, PG_GETARG_DATUM(0)));
 }
 
 /* claim(channel text, max_jobs integer, lease interval) returns table */
 Datum
 sj_claim(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[5] = {TEXTOID, OIDOID, INT4OID, INTERVALOID, TIMESTAMPTZOID};
+	Oid			argtypes[5] = {TEXTOID, OIDOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[5];
 	ResultSet	rs;
+	TimestampTz now = sj_now();
+	TimestampTz end;
 
 	PreventCommandIfReadOnly("claim()");
 	if (PG_GETARG_INT32(1) < 1)
@@ -272,6 +338,7 @@ sj_claim(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_jobs must be at least 1")));
 	check_interval(PG_GETARG_INTERVAL_P(2), "lease", false);
+	end = lease_end(TimestampTzGetDatum(now), PG_GETARG_DATUM(2));
 
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
@@ -279,20 +346,20 @@ sj_claim(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
-	values[3] = PG_GETARG_DATUM(2);
-	values[4] = TimestampTzGetDatum(sj_now());
-	sj_owner_execute(&claim_delivered_plan, claim_delivered_sql, 5, argtypes,
-					 values, NULL, 0, put_jobs, &rs);
+	values[3] = TimestampTzGetDatum(end);
+	values[4] = TimestampTzGetDatum(now);
+	consumer_execute(&claim_unleased_plan, claim_unleased_sql, 5, argtypes,
+					 values, put_jobs, &rs);
 	if (rs.count < PG_GETARG_INT32(1))
 	{
 		values[2] = Int32GetDatum(PG_GETARG_INT32(1) - rs.count);
-		sj_owner_execute(&claim_due_plan, claim_due_sql, 5, argtypes, values,
-						 NULL, 0, put_jobs, &rs);
+		consumer_execute(&claim_due_plan, claim_due_sql, 5, argtypes, values,
+						 put_jobs, &rs);
 	}
 	if (rs.count > 0)
 	{
 		/* the scheduler delivers them again when the lease ends */
-		sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
+		sj_wake_scheduler_at_commit(end);
 	}
 	else
 	{
@@ -306,22 +373,22 @@ sj_claim(PG_FUNCTION_ARGS)
 static bool
 hold(FunctionCallInfo fcinfo, const char *what, bool zero_ok)
 {
-	Oid			argtypes[5] = {INT8OID, OIDOID, INT4OID, INTERVALOID, TIMESTAMPTZOID};
-	Datum		values[5];
-	bool		found;
+	Oid			argtypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
+	Datum		values[4];
+	TimestampTz end;
+	uint64		n = 0;
 
 	check_interval(PG_GETARG_INTERVAL_P(2), what, zero_ok);
+	end = lease_end(TimestampTzGetDatum(sj_now()), PG_GETARG_DATUM(2));
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
-	values[3] = PG_GETARG_DATUM(2);
-	values[4] = TimestampTzGetDatum(sj_now());
-	(void) sj_run_as_extension_owner(&hold_plan, hold_sql, 5, argtypes, values,
-									 NULL, &found);
+	values[3] = TimestampTzGetDatum(end);
+	consumer_execute(&hold_plan, hold_sql, 4, argtypes, values, count_rows, &n);
 	/* the scheduler delivers it again when the hold ends */
-	if (found)
-		sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
-	return found;
+	if (n > 0)
+		sj_wake_scheduler_at_commit(end);
+	return n > 0;
 }
 
 /* extend_lease(job_id bigint, delivery integer, lease interval) returns boolean */
@@ -359,7 +426,7 @@ sj_unacknowledged(PG_FUNCTION_ARGS)
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
-	sj_owner_execute(&unacknowledged_plan, unacknowledged_sql, 3, argtypes,
-					 values, NULL, 0, put_jobs, &rs);
+	consumer_execute(&unacknowledged_plan, unacknowledged_sql, 3, argtypes,
+					 values, put_jobs, &rs);
 	return (Datum) 0;
 }

@@ -6,6 +6,7 @@
 #define SJ_ENVELOPE_H
 
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 /*
@@ -17,6 +18,9 @@
 extern void sj_build_envelope(StringInfo buf, int64 id, const char *job_key,
 							  TimestampTz run_at, int32 delivery,
 							  TimestampTz deadline, const char *payload);
+extern Jsonb *sj_envelope_jsonb(int64 id, const char *job_key,
+								TimestampTz run_at, int32 delivery,
+								TimestampTz deadline, Jsonb *payload);
 extern void sj_build_dead_letter_envelope(StringInfo buf, int64 id,
 										  const char *channel,
 										  const char *job_key,
