@@ -27,12 +27,14 @@
 #include "tcop/utility.h"
 #include "utils/builtins.h"
 #include "utils/fmgrprotos.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 #include "clock.h"
 #include "envelope.h"
 #include "job.h"
+#include "occurrence.h"
 #include "owner_sql.h"
 #include "shmem.h"
 
@@ -55,96 +57,136 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
  * first run_at, deadline (of the lease, or of the acknowledgement),
  * payload, lease.
  */
-#define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, " \
-	"j.payload::pg_catalog.text, j.lease_until"
+#define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, j.payload, " \
+	"j.lease_until"
+/* and from 0.4.0 on: the name of its schedule, its occurrence, its schedule */
+#define JOB_OUT_0_4 JOB_OUT ", (SELECT r.name FROM scheduled_jobs.schedule_rules r " \
+	"  WHERE r.id OPERATOR(pg_catalog.=) j.schedule_id), j.occurrence_at, j.schedule_id"
+
+/*
+ * The in-flight test of a job found by its id.  Written so that no partial
+ * index on due_at (jobs_in_flight) matches it: the plan must probe jobs_pkey
+ * with the ids, even if it was made while the statistics said that no job
+ * is in flight (then a scan of jobs_in_flight, filtered by the ids, looks
+ * cheaper, and costs every job in flight times every id).
+ */
+#define IN_FLIGHT "pg_catalog.num_nulls(j.due_at) OPERATOR(pg_catalog.=) 0"
 
 /*
  * $1 job (with "ANY": an array of jobs), $2 caller: acknowledged, moved to
- * job_history.  Returns how many.
+ * job_history.  How many: the INSERT's row count (no RETURNING to count).
  */
-#define ACK_SQL(op) \
+#define ACK_SQL(op, cols, extra) \
 "WITH a AS (DELETE FROM scheduled_jobs.jobs j " \
-"  WHERE j.id OPERATOR(pg_catalog.=) " op "($1) AND j.due_at IS NOT NULL" MAY_ACT \
-"  RETURNING j.*), " \
-"h AS (INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) " \
-"  SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
-"    attempts, created_at, last_error, last_error_data, " SJ_STATE_ACKNOWLEDGED ", " \
-"    first_delivered_at, pg_catalog.statement_timestamp() FROM a RETURNING 1) " \
-"SELECT pg_catalog.count(*) FROM h"
+"  WHERE j.id OPERATOR(pg_catalog.=) " op "($1) AND " IN_FLIGHT MAY_ACT \
+"  RETURNING j.id, j.due_at, j.channel, j.procedure, j.payload, j.job_key, " \
+"    j.max_attempts, j.timeout_ms, j.owner, j.attempts, j.created_at, " \
+"    j.last_error, j.last_error_data, j.first_delivered_at" extra ") " \
+"INSERT INTO scheduled_jobs.job_history (" cols ", state, fired_at, finished_at) " \
+"SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
+"  attempts, created_at, last_error, last_error_data" extra ", " SJ_STATE_ACKNOWLEDGED ", " \
+"  first_delivered_at, pg_catalog.statement_timestamp() FROM a"
+#define EXTRA_0_4 ", schedule_id, occurrence_at, expires_at, command"
 
-static const char *const ack_sql = ACK_SQL("");
-static const char *const ack_many_sql = ACK_SQL("ANY");
+/* [0.4.0 or later] */
+static const char *const ack_sql[2] = {
+	ACK_SQL("", SJ_JOB_COLUMNS, ""),
+	ACK_SQL("", SJ_JOB_COLUMNS_0_4, EXTRA_0_4)
+};
+static const char *const ack_many_sql[2] = {
+	ACK_SQL("ANY", SJ_JOB_COLUMNS, ""),
+	ACK_SQL("ANY", SJ_JOB_COLUMNS_0_4, EXTRA_0_4)
+};
 
 /*
- * Claim the jobs that c selects ($4 lease, $5 now): one more delivery, held
- * until now + lease.  By an id array, not a join: a generic plan must not
- * turn into a join that reads every job.
+ * Claim the jobs that c selects ($4 end of the lease, $5 now): one more
+ * delivery, held until the lease ends.  By an id array, not a join: a
+ * generic plan must not turn into a join that reads every job.
  */
-#define CLAIM_SQL(c) \
+#define CLAIM_SQL(c, out) \
 "UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, " \
 "  due_at = COALESCE(j.due_at, j.run_at), " \
 "  first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), " \
-"  lease_until = $5 OPERATOR(pg_catalog.+) $4, run_at = $5 OPERATOR(pg_catalog.+) $4 " \
+"  lease_until = $4, run_at = $4 " \
 "WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY(" c ")) " \
-"RETURNING " JOB_OUT
+"RETURNING " out
+
+/* the channel's max_deliveries, NULL if it is not acknowledged */
+#define MAX_DELIVERIES \
+"(SELECT s.max_deliveries FROM scheduled_jobs.channel_settings s " \
+"  WHERE s.channel OPERATOR(pg_catalog.=) $1)"
 
 /*
  * $1 channel, $2 caller, $3 max_jobs: first the delivered jobs of the
- * channel that nobody holds (NOTIFYed, or their lease ran out) and that have
- * deliveries left (the scheduler makes the others dead letters), in due
- * order (index jobs_in_flight) ...
+ * channel that nobody holds and that have deliveries left (the scheduler
+ * makes the others dead letters), in due order.  Only those nobody holds:
+ * so that the statement can be one probe of an index of them (the index
+ * jobs_in_flight, filtered, until there is one), not a walk over every job
+ * consumers hold ...
  */
-#define DELIVERED_JOBS \
+#define UNLEASED_JOBS \
 "SELECT j.id FROM scheduled_jobs.jobs j " \
 "WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL " \
-"  AND (j.lease_until IS NULL OR j.run_at OPERATOR(pg_catalog.<=) $5) " \
-"  AND j.attempts OPERATOR(pg_catalog.<) (SELECT s.max_deliveries " \
-"    FROM scheduled_jobs.channel_settings s " \
-"    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
+"  AND j.lease_until IS NULL " \
+"  AND j.attempts OPERATOR(pg_catalog.<) " MAX_DELIVERIES MAY_ACT \
 " ORDER BY j.due_at LIMIT $3 FOR UPDATE SKIP LOCKED"
 
 /*
- * ... then those due that the scheduler has not delivered yet, if the
- * channel is acknowledged (both statements find nothing on a plain one)
+ * ... then those due by run_at (index jobs_notify_run_at, which holds
+ * little that is due: the scheduler fires it): not delivered yet, if the
+ * channel is acknowledged (both statements find nothing on a plain one), or
+ * delivered with a lease that ran out and deliveries left (until the
+ * scheduler delivers them again and they join the first kind), in the
+ * order of run_at.
  */
-#define DUE_JOBS \
+#define DUE_JOBS(fresh) \
 "SELECT j.id FROM scheduled_jobs.jobs j " \
-"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NULL " \
-"  AND j.run_at OPERATOR(pg_catalog.<=) $5 " \
-"  AND EXISTS (SELECT FROM scheduled_jobs.channel_settings s " \
-"    WHERE s.channel OPERATOR(pg_catalog.=) $1)" MAY_ACT \
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.run_at OPERATOR(pg_catalog.<=) $5 " \
+"  AND " MAX_DELIVERIES " IS NOT NULL " \
+"  AND ((j.due_at IS NULL" fresh ") OR (j.lease_until IS NOT NULL " \
+"    AND j.attempts OPERATOR(pg_catalog.<) " MAX_DELIVERIES "))" MAY_ACT \
 " ORDER BY j.run_at LIMIT $3 FOR UPDATE SKIP LOCKED"
+/* 0.4.0: a job past its firing deadline is not delivered (the scheduler expires it) */
+#define NOT_EXPIRED \
+" AND (j.expires_at IS NULL OR j.expires_at OPERATOR(pg_catalog.>=) $5)"
 
-static const char *const claim_delivered_sql = CLAIM_SQL(DELIVERED_JOBS);
-static const char *const claim_due_sql = CLAIM_SQL(DUE_JOBS);
+/* [0.4.0 or later] */
+static const char *const claim_unleased_sql[2] = {
+	CLAIM_SQL(UNLEASED_JOBS, JOB_OUT), CLAIM_SQL(UNLEASED_JOBS, JOB_OUT_0_4)
+};
+static const char *const claim_due_sql[2] = {
+	CLAIM_SQL(DUE_JOBS(""), JOB_OUT), CLAIM_SQL(DUE_JOBS(NOT_EXPIRED), JOB_OUT_0_4)
+};
 
 /*
- * $1 job, $2 caller, $3 delivery, $4 interval, $5 now: hold the job until
- * now + interval, if its delivery is still $3 (extend_lease(), nack()).
+ * $1 job, $2 caller, $3 delivery, $4 end: hold the job until end, if its
+ * delivery is still $3 (extend_lease(), nack()).
  */
 static const char *const hold_sql =
-"UPDATE scheduled_jobs.jobs j SET lease_until = $5 OPERATOR(pg_catalog.+) $4, "
-"  run_at = $5 OPERATOR(pg_catalog.+) $4 "
-"WHERE j.id OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL "
+"UPDATE scheduled_jobs.jobs j SET lease_until = $4, run_at = $4 "
+"WHERE j.id OPERATOR(pg_catalog.=) $1 AND " IN_FLIGHT
 "  AND j.attempts OPERATOR(pg_catalog.=) $3" MAY_ACT " RETURNING j.id";
 
 /* $1 channel, $2 caller, $3 max_jobs: delivered, unacknowledged */
-static const char *const unacknowledged_sql =
-"SELECT " JOB_OUT " FROM scheduled_jobs.jobs j "
-"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT
-" ORDER BY j.due_at LIMIT $3";
+#define UNACKNOWLEDGED_SQL(out) \
+"SELECT " out " FROM scheduled_jobs.jobs j " \
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT \
+" ORDER BY j.due_at LIMIT $3"
+static const char *const unacknowledged_sql[2] = {
+	UNACKNOWLEDGED_SQL(JOB_OUT), UNACKNOWLEDGED_SQL(JOB_OUT_0_4)
+};
 
 /* whether $1 is an acknowledged channel */
 static const char *const is_acknowledged_sql =
 "SELECT 1::pg_catalog.int8 FROM scheduled_jobs.channel_settings "
 "WHERE channel OPERATOR(pg_catalog.=) $1";
 
-static SPIPlanPtr ack_plan = NULL;
-static SPIPlanPtr ack_many_plan = NULL;
-static SPIPlanPtr claim_delivered_plan = NULL;
-static SPIPlanPtr claim_due_plan = NULL;
+static SPIPlanPtr ack_plans[2];
+static SPIPlanPtr ack_many_plans[2];
+static SPIPlanPtr claim_unleased_plans[2];
+static SPIPlanPtr claim_due_plans[2];
 static SPIPlanPtr hold_plan = NULL;
-static SPIPlanPtr unacknowledged_plan = NULL;
+static SPIPlanPtr unacknowledged_plans[2];
 static SPIPlanPtr is_acknowledged_plan = NULL;
 
 /* now + an interval, as the statements compute a lease's end */
@@ -153,6 +195,40 @@ lease_end(Datum now, Datum interval)
 {
 	return DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
 												   now, interval));
+}
+
+/*
+ * Run one of the statements above as the extension owner (sj_owner_execute),
+ * planned without sequential scans, bitmap scans or sorts, whatever the
+ * statistics said when the plan was made, and without JIT.  The plan is
+ * kept, and made again whenever it is invalidated, so the settings are set
+ * for every execution.
+ *
+ * Each statement has an index path that reads only what it returns;
+ * statistics from before the jobs in flight existed (a fresh channel, a
+ * table analyzed while it held other jobs) would otherwise give a plan that
+ * reads every job of the channel at each call, until autovacuum analyzes
+ * the table.  And a generic plan prices LIMIT $3 at a tenth of the table:
+ * from about 100,000 jobs in flight its cost passes jit_above_cost, and
+ * each call would compile it anew (some 15 ms, for a statement that reads
+ * max_jobs rows).
+ */
+static void
+consumer_execute(SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
+				 Datum *values, SjRowsFunc rows, void *arg)
+{
+	int			save_nestlevel = NewGUCNestLevel();
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_sort", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("jit", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	sj_owner_execute(plan, sql, nargs, argtypes, values, NULL, 0, rows, arg);
+	AtEOXact_GUC(true, save_nestlevel);
 }
 
 /* Refuse a channel that is not acknowledged. */
@@ -189,82 +265,134 @@ check_interval(Interval *iv, const char *what, bool zero_ok)
 						what)));
 }
 
-/* Copy the JOB_OUT rows of SPI_tuptable into the caller's result set. */
+/*
+ * Copy the JOB_OUT rows of SPI_tuptable into the caller's result set.  For
+ * claim(), a first delivery of an occurrence of a schedule fires it: its
+ * schedule goes on in the caller's transaction, as when the scheduler
+ * delivers it.
+ */
 typedef struct ResultSet
 {
 	ReturnSetInfo *rsinfo;
 	int			count;			/* rows put so far */
+	bool		claiming;		/* claim(), not unacknowledged() */
 } ResultSet;
 
 static void
 put_jobs(void *arg)
 {
 	ResultSet  *rs = arg;
-	StringInfoData env;
+	SPITupleTable *tt = SPI_tuptable;
+	uint64		nrows = SPI_processed;
+	TupleDesc	desc = tt->tupdesc;
+	bool		sched = desc->natts >= 10;
+	SjOccurrence *occ = palloc0(sizeof(SjOccurrence) * Max(nrows, 1));
+	SjOccurrence **by_row = palloc0(sizeof(SjOccurrence *) * Max(nrows, 1));
+	int			nocc = 0;
 
-	initStringInfo(&env);
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (uint64 i = 0; sched && rs->claiming && i < nrows; i++)
 	{
-		HeapTuple	tup = SPI_tuptable->vals[i];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Datum		schedule = SPI_getbinval(tt->vals[i], desc, 10, &isnull);
+
+		if (isnull ||
+			DatumGetInt32(SPI_getbinval(tt->vals[i], desc, 2, &isnull)) != 1)
+			continue;
+		occ[nocc].schedule_id = DatumGetInt64(schedule);
+		occ[nocc].job_id = DatumGetInt64(SPI_getbinval(tt->vals[i], desc, 1, &isnull));
+		occ[nocc].occurrence_at = DatumGetTimestampTz(SPI_getbinval(tt->vals[i], desc, 9, &isnull));
+		occ[nocc].started_at = sj_xact_now();
+		occ[nocc].event = SJ_OCC_FIRED;
+		by_row[i] = &occ[nocc++];
+	}
+	if (nocc > 0)
+		sj_advance_schedules(occ, nocc, false);
+
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		HeapTuple	tup = tt->vals[i];
 		Datum		values[4];
 		bool		nulls[4] = {false, false, false, false};
 		bool		isnull;
+		Datum		job_key = SPI_getbinval(tup, desc, 3, &isnull);
+		char	   *key = isnull ? NULL : TextDatumGetCString(job_key);
 		int32		delivery = DatumGetInt32(SPI_getbinval(tup, desc, 2, &isnull));
+		char	   *schedule = sched ? SPI_getvalue(tup, desc, 8) : NULL;
+		Jsonb	   *env;
 
-		resetStringInfo(&env);
-		sj_build_envelope(&env,
-						  DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull)),
-						  SPI_getvalue(tup, desc, 3),
-						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
-						  delivery,
-						  DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
-						  SPI_getvalue(tup, desc, 6));
 		values[0] = SPI_getbinval(tup, desc, 1, &isnull);
 		values[1] = Int32GetDatum(delivery);
-		values[2] = DirectFunctionCall1(jsonb_in, CStringGetDatum(env.data));
+		env = sj_envelope_jsonb(DatumGetInt64(values[0]), key,
+								DatumGetTimestampTz(SPI_getbinval(tup, desc, 4, &isnull)),
+								delivery,
+								DatumGetTimestampTz(SPI_getbinval(tup, desc, 5, &isnull)),
+								schedule,
+								schedule ? DatumGetTimestampTz(SPI_getbinval(tup, desc, 9, &isnull)) : 0,
+								by_row[i] ? by_row[i]->missed : 0,
+								DatumGetJsonbP(SPI_getbinval(tup, desc, 6, &isnull)));
+		values[2] = JsonbPGetDatum(env);
 		/* unacknowledged() only: the lease, if a consumer holds the job */
 		values[3] = SPI_getbinval(tup, desc, 7, &nulls[3]);
 		tuplestore_putvalues(rs->rsinfo->setResult, rs->rsinfo->setDesc,
 							 values, nulls);
 		rs->count++;
 	}
-	pfree(env.data);
+}
+
+/* The row count of the statement just run (sj_owner_execute's rows). */
+static void
+count_rows(void *arg)
+{
+	*(uint64 *) arg = SPI_processed;
+}
+
+/*
+ * Run ack_sql (one job, an int8) or ack_many_sql (an int8[]) for the
+ * caller.  Returns how many jobs it acknowledged.
+ */
+static uint64
+acknowledge(SPIPlanPtr *plan, const char *sql, Oid argtype, Datum jobs)
+{
+	Oid			argtypes[2] = {argtype, OIDOID};
+	Datum		values[2] = {jobs, ObjectIdGetDatum(GetUserId())};
+	uint64		n = 0;
+
+	consumer_execute(plan, sql, 2, argtypes, values, count_rows, &n);
+	return n;
 }
 
 /* ack(job_id bigint) returns boolean */
 Datum
 sj_ack(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[2] = {INT8OID, OIDOID};
-	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(GetUserId())};
-	bool		found;
+	int			v = sj_has_schedules() ? 1 : 0;
 
 	PreventCommandIfReadOnly("ack()");
-	PG_RETURN_BOOL(sj_run_as_extension_owner(&ack_plan, ack_sql, 2, argtypes,
-											 values, NULL, &found) > 0);
+	PG_RETURN_BOOL(acknowledge(&ack_plans[v], ack_sql[v], INT8OID,
+							   PG_GETARG_DATUM(0)) > 0);
 }
 
 /* ack_many(job_ids bigint[]) returns bigint: how many this call acknowledged */
 Datum
 sj_ack_many(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[2] = {INT8ARRAYOID, OIDOID};
-	Datum		values[2] = {PG_GETARG_DATUM(0), ObjectIdGetDatum(GetUserId())};
-	bool		found;
+	int			v = sj_has_schedules() ? 1 : 0;
 
 	PreventCommandIfReadOnly("ack_many()");
-	PG_RETURN_INT64(sj_run_as_extension_owner(&ack_many_plan, ack_many_sql, 2,
-											  argtypes, values, NULL, &found));
+	PG_RETURN_INT64((int64) acknowledge(&ack_many_plans[v], ack_many_sql[v],
+										INT8ARRAYOID, PG_GETARG_DATUM(0)));
 }
 
 /* claim(channel text, max_jobs integer, lease interval) returns table */
 Datum
 sj_claim(PG_FUNCTION_ARGS)
 {
-	Oid			argtypes[5] = {TEXTOID, OIDOID, INT4OID, INTERVALOID, TIMESTAMPTZOID};
+	Oid			argtypes[5] = {TEXTOID, OIDOID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
 	Datum		values[5];
 	ResultSet	rs;
+	TimestampTz now = sj_now();
+	TimestampTz end;
+	int			v = sj_has_schedules() ? 1 : 0;
 
 	PreventCommandIfReadOnly("claim()");
 	if (PG_GETARG_INT32(1) < 1)
@@ -272,27 +400,29 @@ sj_claim(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("max_jobs must be at least 1")));
 	check_interval(PG_GETARG_INTERVAL_P(2), "lease", false);
+	end = lease_end(TimestampTzGetDatum(now), PG_GETARG_DATUM(2));
 
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	rs.count = 0;
+	rs.claiming = true;
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
-	values[3] = PG_GETARG_DATUM(2);
-	values[4] = TimestampTzGetDatum(sj_now());
-	sj_owner_execute(&claim_delivered_plan, claim_delivered_sql, 5, argtypes,
-					 values, NULL, 0, put_jobs, &rs);
+	values[3] = TimestampTzGetDatum(end);
+	values[4] = TimestampTzGetDatum(now);
+	consumer_execute(&claim_unleased_plans[v], claim_unleased_sql[v], 5,
+					 argtypes, values, put_jobs, &rs);
 	if (rs.count < PG_GETARG_INT32(1))
 	{
 		values[2] = Int32GetDatum(PG_GETARG_INT32(1) - rs.count);
-		sj_owner_execute(&claim_due_plan, claim_due_sql, 5, argtypes, values,
-						 NULL, 0, put_jobs, &rs);
+		consumer_execute(&claim_due_plans[v], claim_due_sql[v], 5, argtypes,
+						 values, put_jobs, &rs);
 	}
 	if (rs.count > 0)
 	{
 		/* the scheduler delivers them again when the lease ends */
-		sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
+		sj_wake_scheduler_at_commit(end);
 	}
 	else
 	{
@@ -306,22 +436,22 @@ sj_claim(PG_FUNCTION_ARGS)
 static bool
 hold(FunctionCallInfo fcinfo, const char *what, bool zero_ok)
 {
-	Oid			argtypes[5] = {INT8OID, OIDOID, INT4OID, INTERVALOID, TIMESTAMPTZOID};
-	Datum		values[5];
-	bool		found;
+	Oid			argtypes[4] = {INT8OID, OIDOID, INT4OID, TIMESTAMPTZOID};
+	Datum		values[4];
+	TimestampTz end;
+	uint64		n = 0;
 
 	check_interval(PG_GETARG_INTERVAL_P(2), what, zero_ok);
+	end = lease_end(TimestampTzGetDatum(sj_now()), PG_GETARG_DATUM(2));
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
-	values[3] = PG_GETARG_DATUM(2);
-	values[4] = TimestampTzGetDatum(sj_now());
-	(void) sj_run_as_extension_owner(&hold_plan, hold_sql, 5, argtypes, values,
-									 NULL, &found);
+	values[3] = TimestampTzGetDatum(end);
+	consumer_execute(&hold_plan, hold_sql, 4, argtypes, values, count_rows, &n);
 	/* the scheduler delivers it again when the hold ends */
-	if (found)
-		sj_wake_scheduler_at_commit(lease_end(values[4], values[3]));
-	return found;
+	if (n > 0)
+		sj_wake_scheduler_at_commit(end);
+	return n > 0;
 }
 
 /* extend_lease(job_id bigint, delivery integer, lease interval) returns boolean */
@@ -347,6 +477,7 @@ sj_unacknowledged(PG_FUNCTION_ARGS)
 	Oid			argtypes[3] = {TEXTOID, OIDOID, INT4OID};
 	Datum		values[3];
 	ResultSet	rs;
+	int			v;
 
 	if (PG_GETARG_INT32(1) < 1)
 		ereport(ERROR,
@@ -356,10 +487,12 @@ sj_unacknowledged(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	rs.rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	rs.count = 0;
+	rs.claiming = false;
 	values[0] = PG_GETARG_DATUM(0);
 	values[1] = ObjectIdGetDatum(GetUserId());
 	values[2] = PG_GETARG_DATUM(1);
-	sj_owner_execute(&unacknowledged_plan, unacknowledged_sql, 3, argtypes,
-					 values, NULL, 0, put_jobs, &rs);
+	v = sj_has_schedules() ? 1 : 0;
+	consumer_execute(&unacknowledged_plans[v], unacknowledged_sql[v], 3,
+					 argtypes, values, put_jobs, &rs);
 	return (Datum) 0;
 }

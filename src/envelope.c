@@ -13,7 +13,9 @@
  *			{"dead_letter": {"id": 17, "channel": "mail", "job_key": null,
  *			 "deliveries": 10}}
  *
- * Built in C at fire time (and by claim(), so that both are one format);
+ * Built in C at fire time as text, and by claim() and unacknowledged() as
+ * jsonb straight from the job's columns (sj_envelope_jsonb), with the same
+ * keys: both are one format, and a consumer's rows cost no JSON parsing;
  * schedule_job() checks with sj_envelope_max_size() that the largest
  * envelope the job can ever produce (any id, run_at, delivery or deadline,
  * whether its channel is acknowledged or not) fits in NOTIFY's payload
@@ -24,6 +26,8 @@
 #include "catalog/pg_type.h"
 #include "utils/datetime.h"
 #include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 
 #include "envelope.h"
 
@@ -170,4 +174,84 @@ sj_build_dead_letter_envelope(StringInfo buf, int64 id, const char *channel,
 	else
 		appendStringInfoString(buf, "null");
 	appendStringInfo(buf, ", \"deliveries\": %d}}", deliveries);
+}
+
+/* Push a key, or a string value (NULL: null), while building a jsonb. */
+static void
+push_string(JsonbParseState **state, JsonbIteratorToken seq, const char *s)
+{
+	JsonbValue	v;
+
+	if (s == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) s;
+		v.val.string.len = strlen(s);
+	}
+	(void) pushJsonbValue(state, seq, &v);
+}
+
+/* Push a key and an integer value. */
+static void
+push_int(JsonbParseState **state, const char *key, int64 n)
+{
+	JsonbValue	v;
+
+	push_string(state, WJB_KEY, key);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Push a key and a timestamptz value, as JSON writes it. */
+static void
+push_ts(JsonbParseState **state, const char *key, TimestampTz t)
+{
+	push_string(state, WJB_KEY, key);
+	push_string(state, WJB_VALUE,
+				JsonEncodeDateTime(NULL, TimestampTzGetDatum(t), TIMESTAMPTZOID,
+								   NULL));
+}
+
+/*
+ * sj_envelope_jsonb
+ *		The envelope of sj_build_occurrence_envelope() as jsonb, without
+ *		going through text: the same keys and values, the payload copied as
+ *		it is.
+ */
+Jsonb *
+sj_envelope_jsonb(int64 id, const char *job_key, TimestampTz run_at,
+				  int32 delivery, TimestampTz deadline, const char *schedule,
+				  TimestampTz occurrence_at, int64 missed, Jsonb *payload)
+{
+	JsonbParseState *state = NULL;
+	JsonbValue	v;
+	JsonbValue *res;
+
+	(void) pushJsonbValue(&state, WJB_BEGIN_OBJECT, NULL);
+	push_int(&state, "id", id);
+	push_string(&state, WJB_KEY, "job_key");
+	push_string(&state, WJB_VALUE, job_key);
+	push_ts(&state, "run_at", run_at);
+	if (delivery > 0)
+	{
+		push_int(&state, "delivery", delivery);
+		push_ts(&state, "deadline", deadline);
+	}
+	if (schedule)
+	{
+		push_string(&state, WJB_KEY, "schedule");
+		push_string(&state, WJB_VALUE, schedule);
+		push_ts(&state, "occurrence", occurrence_at);
+		push_int(&state, "missed", missed);
+	}
+	push_string(&state, WJB_KEY, "payload");
+	v.type = jbvBinary;
+	v.val.binary.data = &payload->root;
+	v.val.binary.len = VARSIZE(payload) - VARHDRSZ;
+	(void) pushJsonbValue(&state, WJB_VALUE, &v);
+	res = pushJsonbValue(&state, WJB_END_OBJECT, NULL);
+	return JsonbValueToJsonb(res);
 }

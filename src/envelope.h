@@ -6,6 +6,7 @@
 #define SJ_ENVELOPE_H
 
 #include "lib/stringinfo.h"
+#include "utils/jsonb.h"
 #include "utils/timestamp.h"
 
 /*
@@ -24,6 +25,11 @@ extern void sj_build_occurrence_envelope(StringInfo buf, int64 id,
 										 const char *schedule,
 										 TimestampTz occurrence_at,
 										 int64 missed, const char *payload);
+extern Jsonb *sj_envelope_jsonb(int64 id, const char *job_key,
+								TimestampTz run_at, int32 delivery,
+								TimestampTz deadline, const char *schedule,
+								TimestampTz occurrence_at, int64 missed,
+								Jsonb *payload);
 extern void sj_build_dead_letter_envelope(StringInfo buf, int64 id,
 										  const char *channel,
 										  const char *job_key,

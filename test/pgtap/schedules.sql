@@ -9,7 +9,7 @@ SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedu
 DROP SCHEMA IF EXISTS sj_sched CASCADE;
 \set QUIET 1
 
-SELECT plan(30);
+SELECT plan(33);
 
 CREATE SCHEMA sj_sched;
 CREATE TABLE sj_sched.runs (schedule text, envelope jsonb, started timestamptz, ended timestamptz);
@@ -114,6 +114,23 @@ SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.jobs WHE
 	'and the held schedule goes on once it is released');
 SELECT scheduled_jobs.drop_schedule('tap_s_held') AS d \gset
 DELETE FROM scheduled_jobs.job_history WHERE job_key = 'tap_s_other';
+
+-- an acknowledged channel, its occurrence claimed before the scheduler sends it
+SELECT scheduled_jobs.configure_channel('tap_s_ack', '1 minute') AS c \gset
+SELECT current_database() AS db \gset
+ALTER DATABASE :"db" SET scheduled_jobs.paused = on;
+SELECT scheduled_jobs.create_schedule('tap_s_acked', every => '200 ms', channel => 'tap_s_ack') AS acked_id \gset
+SELECT pg_temp.sj_wait(format($$(SELECT run_at < clock_timestamp() FROM scheduled_jobs.jobs WHERE schedule_id = %s)$$, :acked_id), 5) AS due \gset
+SELECT envelope FROM scheduled_jobs.claim('tap_s_ack', 10) \gset
+SELECT is(:'envelope'::jsonb->>'schedule', 'tap_s_acked', 'a claimed occurrence''s envelope names its schedule');
+SELECT ok((SELECT count(*) = 2 AND count(*) FILTER (WHERE due_at IS NULL) = 1 FROM scheduled_jobs.jobs WHERE schedule_id = :acked_id),
+	'the claim, its first delivery, materialised the next occurrence');
+SELECT scheduled_jobs.ack((:'envelope'::jsonb->>'id')::bigint) AS a \gset
+SELECT is((SELECT schedule_id FROM scheduled_jobs.job_history WHERE id = (:'envelope'::jsonb->>'id')::bigint), :acked_id::bigint,
+	'acknowledged, it stays an occurrence of its schedule in job_history');
+ALTER DATABASE :"db" RESET scheduled_jobs.paused;
+SELECT scheduled_jobs.drop_schedule('tap_s_acked') AS d \gset
+SELECT scheduled_jobs.unconfigure_channel('tap_s_ack') AS u \gset
 
 -- 4. pause and resume
 SELECT scheduled_jobs.create_schedule('tap_s_pause', every => '100 ms', channel => 'tap_s') AS pause_id \gset
