@@ -149,6 +149,10 @@ CREATE TABLE scheduled_jobs.schedule_rules (
 	CONSTRAINT schedule_rules_overlap CHECK
 		(overlap OPERATOR(pg_catalog.=) ANY (ARRAY['wait', 'skip', 'concurrent']::text[]))
 );
+-- delivered jobs nobody holds, for claim() (0.4.0): an empty claim is one
+-- probe, however many jobs consumers hold
+CREATE INDEX jobs_unleased ON scheduled_jobs.jobs (channel, due_at)
+	WHERE due_at IS NOT NULL AND lease_until IS NULL;
 CREATE INDEX jobs_schedule_id ON scheduled_jobs.jobs (schedule_id)
 	WHERE schedule_id IS NOT NULL;
 CREATE INDEX schedule_rules_concurrent ON scheduled_jobs.schedule_rules (next_at)

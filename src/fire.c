@@ -128,11 +128,13 @@ static const char *const fire_ack_sql =
  * past their expires_at that were never delivered move to job_history as
  * expired, unfired (kind 3); every row also gives the job's schedule_id and
  * occurrence_at, for its schedule to go on (occurrence.c), and the name of
- * the schedule for the envelope.
+ * the schedule for the envelope.  due carries attempts, so that dead and
+ * redo are decided there, before any row is looked up again (the rows are
+ * locked by due: attempts cannot change in between).
  */
 static const char *const fire_sql_0_4 =
 "WITH due AS ("
-"  SELECT j.id, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, "
+"  SELECT j.id, j.attempts, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, "
 "    COALESCE(j.due_at IS NULL AND j.expires_at OPERATOR(pg_catalog.<) $2, false) AS expired "
 "  FROM scheduled_jobs.jobs j LEFT JOIN scheduled_jobs.channel_settings s "
 "    ON s.channel OPERATOR(pg_catalog.=) j.channel "
@@ -162,7 +164,7 @@ static const char *const fire_sql_0_4 =
 "dead AS ("
 "  DELETE FROM scheduled_jobs.jobs j USING due d "
 "  WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL AND NOT d.expired "
-"    AND j.attempts OPERATOR(pg_catalog.>=) d.max_deliveries "
+"    AND d.attempts OPERATOR(pg_catalog.>=) d.max_deliveries "
 "  RETURNING j.*, d.dead_letter_channel), "
 "dead_h AS ("
 "  INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS_0_4 ", state, fired_at, finished_at) "
@@ -179,7 +181,7 @@ static const char *const fire_sql_0_4 =
 "      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8, "
 "      GREATEST(d.ack_timeout, '1 day'::pg_catalog.interval)) "
 "  FROM due d WHERE j.id OPERATOR(pg_catalog.=) d.id AND d.ack_timeout IS NOT NULL "
-"    AND NOT d.expired AND j.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
+"    AND NOT d.expired AND d.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
 "  RETURNING j.id, j.channel, j.job_key, j.due_at, j.payload, j.attempts, j.run_at, "
 "    j.schedule_id, j.occurrence_at) "
 "SELECT f.*, CASE WHEN f.schedule_id IS NOT NULL THEN (SELECT r.name "
