@@ -4,14 +4,20 @@
 # preloaded through the DCS configuration, PostgreSQL from $SJ_PGBIN.  Under
 # a steady load of procedure jobs, NOTIFY jobs and jobs on an acknowledged
 # channel, all scheduled by a producer that reconnects to the leader, and
-# consumed by a listener and a consumer that reconnect too (client.py), each
-# run goes through three faults:
+# consumed by a listener and a consumer that reconnect too (client.py), and
+# two recurring procedure schedules (every 200 ms with catch_up all, every
+# 300 ms with catch_up latest) whose procedure records each occurrence it
+# runs under a unique key, each run goes through three faults:
 #   1. the leader's node dies (kill -9 of its Patroni, its postmaster and
 #      every child), the replica is promoted, the old node rejoins with
 #      pg_rewind;
 #   2. while the backlog of the first failover still drains on the new
 #      leader, that node dies too: the second failover;
 #   3. a planned switchover (POST /switchover).
+# Checked on the surviving timeline: each procedure job's effect and each
+# acknowledged job's handling exactly once, each NOTIFY job fired once, and
+# each nominal instant of a schedule accounted for once (catch_up all: all
+# of them fired, in order, none doubled; latest: fired or counted skipped).
 # The run is made twice: with synchronous_mode (the checks must hold
 # exactly) and without (what asynchronous replication loses or doubles is
 # measured and reported, not failed on).  A watcher checks all along that
@@ -59,6 +65,13 @@ my $SLEEP_MS = 40;
 # the backlog of the first failover: jobs of each kind scheduled just before
 # it, due while there is no leader
 my %BACKLOG = (procedure => 400, notify => 200, ack => 200);
+# the recurring schedules: every nominal instant of 'all' must run, through
+# outages of about 8 s and the backlogs after them (catch_up_limit well
+# above what piles up meanwhile, so that none is given up); 'latest' runs
+# the late one once and counts the others as skipped
+my %SCHEDULES = (
+	all => { every => '200 ms', catch_up => 'all', catch_up_limit => 1000 },
+	latest => { every => '300 ms', catch_up => 'latest', catch_up_limit => 100 });
 
 # --- processes -----------------------------------------------------------
 #
@@ -367,6 +380,15 @@ sub lines_of
 # lines of a client's log whose first word is one of @what
 sub events { my ($name, @what) = @_; my %w = map { $_ => 1 } @what; return grep { $w{ $_->[0] } } lines_of("$DIR/$name.log"); }
 
+# the listener's "effect" lines of procedure jobs (what = 'p': keys p:N and
+# bp:N) or of occurrences (what = 'o', or 'o:NAME' for one schedule)
+sub effects
+{
+	my ($mode, $what) = @_;
+	my $re = $what eq 'p' ? qr/^b?p:/ : qr/^\Q$what\E:/;
+	return grep { $_->[1] =~ $re } events("$mode-listen", 'effect');
+}
+
 # --- the faults ----------------------------------------------------------
 
 # What is in flight on the leader, read the instant before a fault.
@@ -379,7 +401,7 @@ my $IN_FLIGHT_SQL = q{
 	   WHERE channel = 'ha_ack' AND due_at IS NOT NULL),
 	  (SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'ha_ack' AND lease_until > now()),
 	  (SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'ha_notify' AND run_at <= now()),
-	  (SELECT count(*) FROM scheduled_jobs.jobs WHERE procedure IS NOT NULL AND run_at <= now())};
+	  (SELECT count(*) FROM scheduled_jobs.jobs WHERE procedure = 'ha.record' AND run_at <= now())};
 
 # fault(mode, db, how): the leader dies ('kill') or hands over
 # ('switchover'); wait for the other node to lead; measure.  Returns what
@@ -469,6 +491,20 @@ END $$;
 -- that a second handling shows
 CREATE TABLE ha.outbox (job_id bigint NOT NULL, k text NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp());
 SELECT scheduled_jobs.configure_channel('ha_ack', ack_timeout => '2 seconds', max_deliveries => 1000);
+-- each occurrence a recurring schedule ran, by its nominal instant: a
+-- second run of the same occurrence fails on the key (and would show as a
+-- failed attempt); its pg_notify is what an outside observer sees
+CREATE TABLE ha.occurrences (schedule text NOT NULL, occurrence timestamptz NOT NULL,
+	job_id bigint NOT NULL, done_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+	UNIQUE (schedule, occurrence));
+CREATE PROCEDURE ha.tick(payload jsonb) LANGUAGE plpgsql AS $$
+DECLARE
+	job jsonb := scheduled_jobs.current_job();
+BEGIN
+	INSERT INTO ha.occurrences (schedule, occurrence, job_id)
+	VALUES (job->>'schedule', (job->>'occurrence')::timestamptz, (job->>'id')::bigint);
+	PERFORM pg_notify('ha_effects', 'o:' || (job->>'schedule') || ':' || (job->>'occurrence'));
+END $$;
 EOSQL
 
 sub dsn
@@ -491,7 +527,10 @@ sub outcomes
 	my $h = dbh($node, $db);
 	my $rows = $h->selectall_arrayref(q{
 		SELECT h.id, h.state, h.attempts, extract(epoch FROM h.fired_at), extract(epoch FROM h.finished_at),
-		       CASE WHEN h.procedure IS NOT NULL THEN (SELECT count(*) FROM ha.effects e WHERE e.k = h.job_key)
+		       CASE WHEN h.schedule_id IS NOT NULL THEN (SELECT count(*) FROM ha.occurrences o
+		              JOIN scheduled_jobs.schedule_rules r ON r.name = o.schedule
+		              WHERE r.id = h.schedule_id AND o.occurrence = h.occurrence_at)
+		            WHEN h.procedure IS NOT NULL THEN (SELECT count(*) FROM ha.effects e WHERE e.k = h.job_key)
 		            ELSE (SELECT count(*) FROM ha.outbox o WHERE o.job_id = h.id) END
 		FROM scheduled_jobs.job_history h WHERE h.id = ANY(?)}, undef, [@ids]);
 	$h->disconnect;
@@ -548,6 +587,13 @@ sub run
 	ok(poll(20, sub { row($leader, 'postgres', q{SELECT count(*) FROM pg_stat_activity
 		WHERE backend_type = 'scheduled_jobs scheduler' AND datname = ?}, $db) }),
 		"$mode: the scheduler of $db runs on the leader");
+	# the recurring schedules, from now until the end of the run: through
+	# all three faults
+	$setup = dbh($leader, $db);
+	$setup->do(q{SELECT scheduled_jobs.create_schedule(?, every => ?::interval, procedure => 'ha.tick',
+		catch_up => ?, catch_up_limit => ?::int)}, undef, $_, @{ $SCHEDULES{$_} }{qw(every catch_up catch_up_limit)})
+	  for sort keys %SCHEDULES;
+	$setup->disconnect;
 
 	for my $client (qw(listen consume produce))
 	{
@@ -555,8 +601,9 @@ sub run
 			'--dsn', dsn($db), '--rate', $RATE, '--sleep-ms', $SLEEP_MS, '--work-ms', 10);
 	}
 	ok(poll(30, sub {
-		events("$mode-listen", 'notify') >= 20 && events("$mode-listen", 'effect') >= 20
-		  && events("$mode-consume", 'handled') >= 20 }),
+		events("$mode-listen", 'notify') >= 20 && effects($mode, 'p') >= 20
+		  && events("$mode-consume", 'handled') >= 20
+		  && !grep { effects($mode, "o:$_") < 3 } keys %SCHEDULES }),
 		"$mode: jobs of each kind fire and are received before the first fault");
 
 	my @faults;
@@ -587,11 +634,6 @@ sub run
 	$ev->{rejoin} = { ok => wait_replica($NODE{ $ev->{old} }, $NODE{ $ev->{new} }, $sync) };
 	push @faults, $ev;
 
-	# --- recurring schedules (being built in another branch) go here:
-	# schedule a recurring job before the first fault, and check after the
-	# drain below that every occurrence due during the run fired exactly
-	# once on the surviving timeline (none lost to a failover, none doubled).
-
 	for my $i (0 .. $#faults)
 	{
 		my $f = $faults[$i];
@@ -607,13 +649,17 @@ sub run
 	stop("$mode-produce", 'TERM', 10);
 	$leader = leader() or die "no leader at the end\n";
 	my $t_drain = time;
-	ok(poll(60, sub { row($leader, $db, 'SELECT count(*) = 0 FROM scheduled_jobs.jobs') }),
+	ok(poll(60, sub { row($leader, $db, 'SELECT count(*) = 0 FROM scheduled_jobs.jobs WHERE schedule_id IS NULL') }),
 		"$mode: every job finished");
 	note(sprintf('%s: the last jobs drained %.1f s after the producer stopped', $mode, time - $t_drain));
+	# the schedules go on; catch_up all has caught up once its next
+	# occurrence is not overdue by more than an interval or two
+	ok(poll(30, sub { row($leader, $db, q{SELECT bool_and(next_occurrence > now() - 2 * every)
+		FROM scheduled_jobs.schedules}) }), "$mode: the recurring schedules caught up");
 	my %history;    # id => [state, job_key]
 	my $rows = dbh($leader, $db)->selectall_arrayref(
 		q{SELECT id, state, job_key, coalesce(channel, procedure), extract(epoch FROM fired_at)
-		  FROM scheduled_jobs.job_history});
+		  FROM scheduled_jobs.job_history WHERE schedule_id IS NULL});
 	$history{ $_->[0] } = $_ for @$rows;
 	my @notify_ids = grep { $history{$_}[3] eq 'ha_notify' } keys %history;
 	# the listener catches up on what it missed, by notification or by
@@ -634,12 +680,13 @@ sub run
 	my $n = scalar(@confirmed);
 	note("$mode: job_history: " . join(', ', map { "$_ $states->{$_}" } sort keys %$states));
 	my ($p, $p_keys, $effects, $effect_keys, $dup_errors) = row($leader, $db, q{
-		SELECT (SELECT count(*) FROM scheduled_jobs.job_history WHERE procedure IS NOT NULL),
-		       (SELECT count(DISTINCT job_key) FROM scheduled_jobs.job_history WHERE procedure IS NOT NULL),
+		SELECT (SELECT count(*) FROM scheduled_jobs.job_history WHERE procedure = 'ha.record'),
+		       (SELECT count(DISTINCT job_key) FROM scheduled_jobs.job_history WHERE procedure = 'ha.record'),
 		       (SELECT count(*) FROM ha.effects),
 		       (SELECT count(*) FROM ha.effects e JOIN scheduled_jobs.job_history h
 		          ON h.job_key = e.k AND h.state = 'succeeded'),
-		       (SELECT count(*) FROM scheduled_jobs.job_history WHERE last_error LIKE '%duplicate key%')});
+		       (SELECT count(*) FROM scheduled_jobs.job_history WHERE procedure = 'ha.record'
+		          AND last_error LIKE '%duplicate key%')});
 	is($states->{'ha.record:succeeded'} // 0, $p, "$mode: every procedure job succeeded ($p)");
 	is("$effects/$effect_keys/$p_keys", "$p/$p/$p", "$mode: each procedure job's effect exactly once");
 	is($dup_errors, 0, "$mode: no attempt ran into an effect already there");
@@ -668,7 +715,7 @@ sub run
 	my $received = count_by(@notified);
 	my %seen = (
 		notify => scalar(grep { $received->{$_} > 1 || $refired{$_} } keys %$received),
-		effect => $twice->(map { $_->[1] } events("$mode-listen", 'effect')),
+		effect => $twice->(map { $_->[1] } effects($mode, 'p')),
 		handled => $twice->(map { $_->[2] } events("$mode-consume", 'handled')),
 		# received, but no such job on the surviving timeline: fired by a
 		# transaction that was lost, or an id given again to another job
@@ -681,7 +728,8 @@ sub run
 	note("$mode: producer: $n transactions confirmed (3 jobs each), $unconfirmed cut off at COMMIT"
 		  . " (outcome unknown to it), reconnects: producer $reconnects[2], listener $reconnects[0], consumer $reconnects[1]");
 	note("$mode: listener: " . scalar(@notified) . " notifications of NOTIFY jobs, $catchup more caught up"
-		  . " from job_history after a reconnect, " . scalar(events("$mode-listen", 'effect')) . " effect notifications");
+		  . " from job_history after a reconnect, " . scalar(effects($mode, 'p')) . " effect notifications of"
+		  . " procedure jobs, " . scalar(effects($mode, 'o')) . " of occurrences");
 	my $summary = "confirmed schedules lost: $seen{lost} of $n; seen twice: NOTIFY jobs $seen{notify},"
 	  . " procedure effects $seen{effect}, acknowledged handlings $seen{handled};"
 	  . " notifications of jobs not on the surviving timeline: $seen{ghost};"
@@ -696,6 +744,81 @@ sub run
 		  or diag($summary);
 	}
 	note("$mode: $summary");
+
+	# --- the recurring schedules, on the surviving timeline, in one
+	# snapshot: the occurrences their procedure recorded, their nominal
+	# instants from the schedule's start up to the pending one, their
+	# counts and their rows in job_history
+	my $sh = dbh($leader, $db);
+	$sh->begin_work;
+	$sh->do('SET TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+	my $sched = $sh->selectall_hashref(q{
+		SELECT r.name, r.runs, r.skipped, o.fired, n.nominal, o.list = n.list AS all_fired,
+		       (SELECT count(*) FROM unnest(o.list) x WHERE x <> ALL (n.list)) AS odd,
+		       (SELECT count(*) FROM unnest(n.list) x WHERE x <> ALL (o.list)) AS not_fired,
+		       h.rows, h.occurrences, h.not_succeeded, h.dup_errors,
+		       extract(epoch FROM o.max_late) AS max_late, o.late
+		FROM scheduled_jobs.schedule_rules r
+		CROSS JOIN LATERAL (SELECT count(*) AS fired, coalesce(array_agg(x.occurrence ORDER BY x.occurrence), '{}') AS list,
+		                           max(x.done_at - x.occurrence) AS max_late,
+		                           count(*) FILTER (WHERE x.done_at - x.occurrence > interval '1 s') AS late
+		                    FROM ha.occurrences x WHERE x.schedule = r.name) o
+		CROSS JOIN LATERAL (SELECT count(*) AS nominal, coalesce(array_agg(t ORDER BY t), '{}') AS list
+		                    FROM scheduled_jobs.next_occurrences(r.every, r.time_zone, r.start_at, 100000, r.start_at) t
+		                    WHERE t < r.next_at) n
+		CROSS JOIN LATERAL (SELECT count(*) AS rows, count(DISTINCT j.occurrence_at) AS occurrences,
+		                           count(*) FILTER (WHERE j.state <> 'succeeded') AS not_succeeded,
+		                           count(*) FILTER (WHERE j.last_error LIKE '%duplicate key%') AS dup_errors
+		                    FROM scheduled_jobs.job_history j WHERE j.schedule_id = r.id) h}, 'name');
+	# what the listener saw of them: a key twice, or one the surviving
+	# timeline did not run (its run was lost with its transaction)
+	my @seen_occ = map { $_->[1] } effects($mode, 'o');
+	my $seen_occ = count_by(@seen_occ);
+	my $ghost_keys = $sh->selectcol_arrayref(q{
+		SELECT k FROM unnest(?::text[]) k WHERE NOT EXISTS (SELECT FROM ha.occurrences x
+		  WHERE x.schedule = substring(k FROM '^o:([^:]+):')
+		    AND x.occurrence = substring(k FROM '^o:[^:]+:(.*)$')::timestamptz)}, undef, [ keys %$seen_occ ]);
+	$sh->commit;
+	$sh->disconnect;
+	my $occ_twice = grep { $seen_occ->{$_} > 1 } keys %$seen_occ;
+	for my $name (sort keys %SCHEDULES)
+	{
+		my $s = $sched->{$name} or die "schedule $name is gone\n";
+		my $doubled = $s->{rows} - $s->{occurrences} + $s->{dup_errors};
+		# nominal instants neither run nor counted as skipped
+		my $lost = $s->{nominal} - $s->{fired} - $s->{skipped};
+		note(sprintf('%s: schedule %s (every %s, catch_up %s): %d nominal instants up to the pending one,'
+			  . ' %d run (runs %d), %d skipped, %d lost, %d doubled in the database (%d rows in job_history,'
+			  . ' %d not succeeded); %d ran more than 1 s late (at most %.2f s)',
+			$mode, $name, $SCHEDULES{$name}{every}, $SCHEDULES{$name}{catch_up}, $s->{nominal}, $s->{fired},
+			$s->{runs}, $s->{skipped}, $lost, $doubled, $s->{rows}, $s->{not_succeeded}, $s->{late}, $s->{max_late} // 0));
+		next unless $sync;
+		is("$s->{rows}/$s->{occurrences}/$s->{runs}/$s->{not_succeeded}/$s->{dup_errors}",
+			"$s->{fired}/$s->{fired}/$s->{fired}/0/0",
+			"$mode: schedule $name: each occurrence run once and succeeded, none doubled ($s->{fired})");
+		if ($SCHEDULES{$name}{catch_up} eq 'all')
+		{
+			ok($s->{fired} > 0 && $s->{all_fired} && $s->{skipped} == 0,
+				"$mode: schedule $name: the occurrences run are exactly next_occurrences() from its start"
+				  . " to the pending one, none lost ($s->{fired}; not run: $s->{not_fired}, not nominal: $s->{odd})");
+		}
+		else
+		{
+			ok($s->{fired} > 0 && $s->{odd} == 0 && $lost == 0,
+				"$mode: schedule $name: run + skipped account for every nominal instant"
+				  . " ($s->{fired} + $s->{skipped} of $s->{nominal}; not nominal: $s->{odd})");
+		}
+	}
+	my $occ_ghosts = @$ghost_keys;
+	my $by_schedule = sub {
+		my $n = count_by(map { /^o:([^:]+):/ } @_);
+		return join(', ', map { "$_ " . ($n->{$_} // 0) } sort keys %SCHEDULES);
+	};
+	note("$mode: occurrences the listener saw: " . scalar(keys %$seen_occ) . "; twice: $occ_twice ("
+		  . $by_schedule->(grep { $seen_occ->{$_} > 1 } keys %$seen_occ) . ");"
+		  . " not run on the surviving timeline: $occ_ghosts (" . $by_schedule->(@$ghost_keys) . ')');
+	is($occ_twice + $occ_ghosts, 0, "$mode: no occurrence was seen twice from outside, none from a lost transaction")
+	  if $sync;
 
 	for my $i (0 .. $#faults)
 	{
@@ -725,10 +848,26 @@ sub run
 		note("    due and not yet fired: $f->{notify_due} NOTIFY jobs; due or running: $f->{proc_due} procedure jobs");
 		note("    the replica held back before the kill: the producer saw $f->{committed_while_behind} commits meanwhile")
 		  if defined $f->{committed_while_behind};
+		# the schedules after the promotion: the occurrences of 'all' due
+		# while there was no leader, and when the last of them ran; the
+		# first run of 'latest'
+		my ($n_all, $all_done, $latest_first, $latest_late) = row($leader, $db, q{
+			SELECT count(*) FILTER (WHERE schedule = 'all' AND occurrence BETWEEN to_timestamp(?) AND to_timestamp(?)),
+			       extract(epoch FROM max(done_at) FILTER (WHERE schedule = 'all'
+			         AND occurrence BETWEEN to_timestamp(?) AND to_timestamp(?))) - ?,
+			       extract(epoch FROM min(done_at) FILTER (WHERE schedule = 'latest' AND done_at > to_timestamp(?))) - ?,
+			       extract(epoch FROM (SELECT done_at - occurrence FROM ha.occurrences WHERE schedule = 'latest'
+			         AND done_at > to_timestamp(?) ORDER BY done_at LIMIT 1))
+			FROM ha.occurrences}, ($f->{t_fault}, $f->{t_promoted}) x 2, $f->{t_promoted}, ($f->{t_promoted}) x 3);
+		note(sprintf('    recurring: %d occurrences of schedule all fell due between the fault and the promotion,'
+			  . ' the last of them ran %s after the promotion; schedule latest first ran %s after it (%s late)',
+			$n_all, seconds($all_done), seconds($latest_first), seconds($latest_late)));
 		note(sprintf("    %s rejoined in %.1f s%s", $f->{old}, $f->{rejoin}{seconds},
 			$f->{rejoin}{rewind} ? ', with pg_rewind' : ', without pg_rewind'))
 		  if $f->{rejoin}{seconds};
 	}
+	# the schedules stop, so that the next run's database has the machine
+	row($leader, $db, 'SELECT count(scheduled_jobs.drop_schedule(name)) FROM scheduled_jobs.schedules');
 	note(sprintf('%s: run took %.1f s', $mode, time - $t_run));
 	return;
 }
