@@ -13,7 +13,7 @@
 
 #include "current_job.h"
 #include "envelope.h"
-#include "owner_sql.h"
+#include "occurrence.h"
 
 PG_FUNCTION_INFO_V1(sj_current_job_envelope);
 
@@ -100,24 +100,11 @@ sj_current_rearmed(void)
 	return rearmed_id;
 }
 
-/* The name of schedule $1. */
-static SPIPlanPtr schedule_name_plan = NULL;
-
-static void
-read_name(void *arg)
-{
-	char	  **name = arg;
-
-	if (SPI_processed > 0)
-		*name = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
-	if (*name)
-		*name = MemoryContextStrdup(CurTransactionContext, *name);
-}
-
 /*
  * current_job() returns jsonb
  *		The envelope of the job this process runs (as a NOTIFY job's, with
- *		the schedule and nominal instant of an occurrence), or NULL.
+ *		the schedule, nominal instant and missed count of an occurrence), or
+ *		NULL.
  */
 Datum
 sj_current_job_envelope(PG_FUNCTION_ARGS)
@@ -125,24 +112,18 @@ sj_current_job_envelope(PG_FUNCTION_ARGS)
 	const SjJob *job = current_job;
 	StringInfoData buf;
 	char	   *schedule = NULL;
+	int64		missed = 0;
 	Jsonb	   *payload;
 
 	if (job == NULL)
 		PG_RETURN_NULL();
 	if (job->schedule_id != 0)
-	{
-		Oid			argtypes[1] = {INT8OID};
-		Datum		values[1] = {Int64GetDatum(job->schedule_id)};
-
-		sj_owner_execute(&schedule_name_plan,
-						 "SELECT name FROM scheduled_jobs.schedule_rules "
-						 "WHERE id OPERATOR(pg_catalog.=) $1",
-						 1, argtypes, values, NULL, 1, read_name, &schedule);
-	}
+		schedule = sj_occurrence_info(job->schedule_id, job->occurrence_at,
+									  job->started_at, &missed);
 	payload = DatumGetJsonbP(job->payload);
 	initStringInfo(&buf);
 	sj_build_occurrence_envelope(&buf, job->id, job->job_key, job->run_at, 0,
-								 0, schedule, job->occurrence_at, 0,
+								 0, schedule, job->occurrence_at, missed,
 								 JsonbToCString(NULL, &payload->root,
 												VARSIZE(payload)));
 	PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum(buf.data)));

@@ -753,3 +753,37 @@ sj_repair_schedules(void)
 	}
 	return complete;
 }
+
+/* The rule of schedule $1, unlocked. */
+static SPIPlanPtr read_rule_plan = NULL;
+
+/*
+ * sj_occurrence_info
+ *		For current_job(): the name of schedule_id (NULL if it is gone) and,
+ *		for catch_up latest, how many occurrences after occurrence_at were
+ *		missed by started_at, which this run stands for.
+ */
+char *
+sj_occurrence_info(int64 schedule_id, TimestampTz occurrence_at,
+				   TimestampTz started_at, int64 *missed)
+{
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
+	Datum		e[1] = {Int64GetDatum(schedule_id)};
+	RuleSet		set = {NULL, 0, CurrentMemoryContext};
+	TimestampTz unused;
+
+	*missed = 0;
+	values[0] = PointerGetDatum(construct_array(e, 1, INT8OID, sizeof(int64),
+												true, TYPALIGN_DOUBLE));
+	sj_owner_execute(&read_rule_plan,
+					 "SELECT " RULE_COLUMNS " FROM scheduled_jobs.schedule_rules "
+					 "WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
+					 1, argtypes, values, NULL, 0, collect_rules, &set);
+	if (set.n == 0)
+		return NULL;
+	if (set.rules[0]->catch_up == 'l')
+		*missed = count_between(set.rules[0], occurrence_at, started_at,
+								&unused);
+	return set.rules[0]->name;
+}

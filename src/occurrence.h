@@ -42,5 +42,7 @@ extern bool sj_start_schedule(int64 schedule_id, TimestampTz after,
 							  TimestampTz skipped_since, bool wait);
 extern int	sj_start_concurrent_occurrences(void);
 extern bool sj_repair_schedules(void);
+extern char *sj_occurrence_info(int64 schedule_id, TimestampTz occurrence_at,
+								TimestampTz started_at, int64 *missed);
 
 #endif							/* SJ_OCCURRENCE_H */

@@ -45,12 +45,24 @@ my $CLIENT = "$FindBin::RealBin/client.py";
 my $PYTHON = '/usr/bin/python3';
 my $T_START = time;
 
-# Ports: etcd 56500 (clients) and 56501 (peers); node1 PostgreSQL 56510,
-# REST API 56511; node2 56520 and 56521.
-my $ETCD = 56500;
+# Ports, from a base (SJ_HA_PORT, default 56500): etcd base (clients) and
+# base + 1 (peers); node1 PostgreSQL base + 10, REST API base + 11; node2
+# base + 20 and base + 21.  If one of a block is taken, the next block of
+# 100 is tried, up to five.
+sub port_taken
+{
+	return IO::Socket::INET->new(PeerAddr => "127.0.0.1:$_[0]", Proto => 'tcp') ? 1 : 0;
+}
+my $BASE = $ENV{SJ_HA_PORT} // 56500;
+for my $try (1 .. 5)
+{
+	last unless grep { port_taken($BASE + $_) } (0, 1, 10, 11, 20, 21);
+	$BASE += 100;
+}
+my $ETCD = $BASE;
 my %NODE = (
-	node1 => { name => 'node1', pg => 56510, rest => 56511 },
-	node2 => { name => 'node2', pg => 56520, rest => 56521 });
+	node1 => { name => 'node1', pg => $BASE + 10, rest => $BASE + 11 },
+	node2 => { name => 'node2', pg => $BASE + 20, rest => $BASE + 21 });
 my @NODES = map { $NODE{$_} } sort keys %NODE;
 $_->{dir} = "$DIR/$_->{name}" for @NODES;
 
@@ -894,7 +906,7 @@ END
 
 for my $port ($ETCD, $ETCD + 1, map { ($_->{pg}, $_->{rest}) } @NODES)
 {
-	BAIL_OUT("port $port is taken") if IO::Socket::INET->new(PeerAddr => "127.0.0.1:$port", Proto => 'tcp');
+	BAIL_OUT("port $port is taken (and the blocks after it)") if port_taken($port);
 }
 ok(start_etcd(), 'etcd is up');
 write_config($_) for @NODES;

@@ -9,7 +9,7 @@ SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedu
 DROP SCHEMA IF EXISTS sj_sched CASCADE;
 \set QUIET 1
 
-SELECT plan(33);
+SELECT plan(34);
 
 CREATE SCHEMA sj_sched;
 CREATE TABLE sj_sched.runs (schedule text, envelope jsonb, started timestamptz, ended timestamptz);
@@ -198,6 +198,8 @@ SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.job_hist
 		AND (SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = %s AND state = 'succeeded') = 10$$,
 		:platest_id, :platest_id, :pall_id), 10),
 	'the same for procedure schedules: latest runs once for nine, all runs each');
+SELECT is((SELECT string_agg(envelope->>'missed', ',') FROM sj_sched.runs WHERE schedule = 'platest'), '9',
+	'the late procedure run reads, with current_job(), that it stands for nine missed occurrences');
 SELECT ok((SELECT bool_and(next_occurrence > now() + interval '10 minutes') FROM scheduled_jobs.schedules
 		WHERE id IN (:latest_id, :all_id, :none_id, :limit_id, :platest_id, :pall_id)),
 	'each goes on at its next occurrence after the jump');
