@@ -31,6 +31,7 @@ OBJS = \
 	src/call.o \
 	src/command.o \
 	src/occurrence.o \
+	src/retention.o \
 	src/schedule.o \
 	src/executor.o \
 	src/cron.o \

@@ -25,6 +25,8 @@ int			sj_retry_base_delay = 1000;
 int			sj_retry_max_delay = 3600000;
 int			sj_group_commit_size = 64;
 int			sj_clock_offset = 0;
+int			sj_history_retention = 7 * 86400;
+int			sj_failed_retention = 30 * 86400;
 
 /*
  * sj_guc_init
@@ -108,6 +110,19 @@ sj_guc_init(void)
 							PGC_SIGHUP, GUC_UNIT_S | GUC_SUPERUSER_ONLY |
 							GUC_NOT_IN_SAMPLE,
 							NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.history_retention",
+							"How long finished jobs stay in scheduled_jobs.job_history.",
+							"The scheduler deletes older rows in small batches when nothing is due; "
+							"failed jobs and dead letters follow scheduled_jobs.failed_retention. 0 keeps them forever.",
+							&sj_history_retention, 7 * 86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	DefineCustomIntVariable("scheduled_jobs.failed_retention",
+							"How long failed jobs and dead letters stay in scheduled_jobs.job_history.",
+							"0 keeps them forever.",
+							&sj_failed_retention, 30 * 86400, 0, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved(SJ_EXTENSION_NAME);
 }

@@ -16,6 +16,8 @@ extern int	sj_retry_base_delay;
 extern int	sj_retry_max_delay;
 extern int	sj_group_commit_size;
 extern int	sj_clock_offset;
+extern int	sj_history_retention;
+extern int	sj_failed_retention;
 
 extern void sj_guc_init(void);
 

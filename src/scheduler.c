@@ -42,6 +42,7 @@
 #include "guc.h"
 #include "job.h"
 #include "occurrence.h"
+#include "retention.h"
 #include "scheduler.h"
 #include "shmem.h"
 #include "worker.h"
@@ -52,6 +53,10 @@
 
 /* Delay before looking again at due jobs that other transactions lock. */
 #define SJ_LOCKED_RETRY_MS	10
+/* pruning job_history: between batches when nothing is due for that long;
+ * when a prune found nothing more, the next one that much later */
+#define SJ_PRUNE_QUIET_MS	20
+#define SJ_PRUNE_INTERVAL_MS 60000
 
 static int	my_dbslot = -1;
 
@@ -63,6 +68,10 @@ static bool started = false;
 
 /* the fire step did the plan step's work too */
 static bool planned = false;
+
+/* when to prune job_history next (retention.c), and the retry delay */
+static TimestampTz next_prune = 0;
+static int	prune_retry_ms = 0;
 
 static SPIPlanPtr earliest_plan = NULL;
 static SPIPlanPtr paused_plan = NULL;
@@ -299,6 +308,24 @@ plan_step(MemoryContext mcxt)
 }
 
 /*
+ * The prune step (retention.c), between passes when nothing is due: the time
+ * of the next one, now if a batch was full.
+ */
+static TimestampTz
+prune_step(MemoryContext mcxt)
+{
+	bool		more;
+
+	begin_step();
+	pgstat_report_activity(STATE_RUNNING, "pruning job_history");
+	more = sj_prune_history();
+	end_step();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return more ? sj_now() :
+		TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_INTERVAL_MS);
+}
+
+/*
  * Run step under its own error boundary; returns its result.  On error the
  * step's transaction rolls back (the jobs stay pending), *retry_ms grows and
  * the result is the time to try again.
@@ -379,6 +406,7 @@ sj_scheduler_main(Datum main_arg)
 	sj_worker_session_settings();
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs scheduler",
 									 ALLOCSET_DEFAULT_SIZES);
+	next_prune = 0;
 
 	for (;;)
 	{
@@ -393,12 +421,24 @@ sj_scheduler_main(Datum main_arg)
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 			settings_stale = true;
+			/* a retention just changed applies at once */
+			next_prune = 0;
 		}
 
 		MemoryContextSwitchTo(loop_ctx);
 		next = scheduler_pass(loop_ctx);
 		MemoryContextSwitchTo(loop_ctx);
 		MemoryContextReset(loop_ctx);
+
+		/* quiet, and time to prune: one batch, then look for due jobs again */
+		if (next > TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_QUIET_MS) &&
+			sj_now() >= next_prune && !slot->paused)
+		{
+			next_prune = run_step(prune_step, loop_ctx, &prune_retry_ms);
+			MemoryContextReset(loop_ctx);
+			continue;
+		}
+		next = Min(next, next_prune);
 
 		if (next <= sj_now())
 			continue;

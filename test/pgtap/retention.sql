@@ -1,0 +1,55 @@
+-- Retention: the scheduler deletes finished jobs older than
+-- scheduled_jobs.history_retention (failed ones and dead letters: older than
+-- scheduled_jobs.failed_retention), and nothing else; 0 keeps them forever.
+-- A reload makes a new setting apply at once.
+\ir helpers.psql
+SET client_min_messages = warning;
+\set QUIET 1
+
+SELECT plan(6);
+
+CREATE FUNCTION pg_temp.old_job(id bigint, state text, age interval) RETURNS void LANGUAGE sql AS $$
+	INSERT INTO scheduled_jobs.job_history (id, run_at, channel, payload, max_attempts, owner,
+		attempts, created_at, state, fired_at, finished_at)
+	VALUES (id, now() - age, 'tap_ret', '{}', 1, current_user::regrole, 1, now() - age, state,
+		now() - age, now() - age)
+$$;
+DELETE FROM scheduled_jobs.job_history WHERE channel = 'tap_ret';
+SELECT pg_temp.old_job(-9001, 'notified', '8 days');
+SELECT pg_temp.old_job(-9002, 'notified', '6 days');
+SELECT pg_temp.old_job(-9003, 'failed', '31 days');
+SELECT pg_temp.old_job(-9004, 'failed', '29 days');
+SELECT pg_temp.old_job(-9005, 'dead', '8 days');
+SELECT pg_temp.old_job(-9006, 'succeeded', '8 days');
+
+ALTER SYSTEM SET scheduled_jobs.history_retention = '7d';
+ALTER SYSTEM SET scheduled_jobs.failed_retention = '30d';
+SELECT pg_reload_conf() AS r \gset
+SELECT ok(pg_temp.sj_wait($$NOT EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id IN (-9001, -9003, -9006))$$, 10),
+	'older than the retention: pruned (notified, succeeded past 7 days, failed past 30)');
+SELECT is((SELECT array_agg(id ORDER BY id DESC) FROM scheduled_jobs.job_history WHERE channel = 'tap_ret'),
+	'{-9002,-9004,-9005}'::bigint[], 'younger ones stay, and a dead letter follows failed_retention');
+
+-- 0 keeps them forever
+ALTER SYSTEM SET scheduled_jobs.history_retention = 0;
+SELECT pg_reload_conf() AS r \gset
+SELECT pg_temp.old_job(-9007, 'notified', '400 days');
+SELECT ok(pg_temp.sj_never($$NOT EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id = -9007)$$, 1),
+	'history_retention 0: kept forever');
+
+-- many at once: pruned in batches, while jobs keep firing
+SELECT count(pg_temp.old_job(-100000 - g, 'notified', '10 days')) AS n FROM generate_series(1, 3000) g \gset
+SELECT scheduled_jobs.schedule_job(clock_timestamp() + interval '300 ms', channel => 'tap_ret', job_key => 'tap_ret_live') AS live \gset
+ALTER SYSTEM SET scheduled_jobs.history_retention = '7d';
+SELECT pg_reload_conf() AS r \gset
+SELECT ok(pg_temp.sj_wait($$NOT EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id BETWEEN -103000 AND -100001)$$, 20),
+	'3,000 old jobs pruned, in batches');
+SELECT ok(pg_temp.sj_wait($$pg_temp.sj_fired('tap_ret_live')$$, 5), 'a job due meanwhile fired');
+SELECT is((SELECT array_agg(id ORDER BY id DESC) FROM scheduled_jobs.job_history WHERE channel = 'tap_ret' AND id < 0),
+	'{-9002,-9004,-9005}'::bigint[], 'and nothing younger went');
+
+ALTER SYSTEM RESET scheduled_jobs.history_retention;
+ALTER SYSTEM RESET scheduled_jobs.failed_retention;
+SELECT pg_reload_conf() AS r \gset
+DELETE FROM scheduled_jobs.job_history WHERE channel = 'tap_ret';
+SELECT * FROM finish();
