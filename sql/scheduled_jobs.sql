@@ -693,3 +693,25 @@ GRANT EXECUTE ON FUNCTION
 	scheduled_jobs.next_occurrences(text, text, timestamptz, integer),
 	scheduled_jobs.next_occurrences(interval, text, timestamptz, integer, timestamptz)
 TO PUBLIC;
+
+CREATE FUNCTION scheduled_jobs.status(
+	OUT database text,
+	OUT scheduler_pid integer,
+	OUT scheduler_state text,
+	OUT last_pass_at timestamptz,
+	OUT next_wakeup timestamptz,
+	OUT due_jobs bigint,
+	OUT oldest_due_at timestamptz,
+	OUT executors_running integer,
+	OUT executors_idle integer,
+	OUT executors_max integer,
+	OUT notify_queue_usage float8,
+	OUT paused boolean,
+	OUT last_error text,
+	OUT last_error_at timestamptz)
+RETURNS record
+LANGUAGE C VOLATILE PARALLEL RESTRICTED
+AS 'MODULE_PATHNAME', 'sj_status';
+COMMENT ON FUNCTION scheduled_jobs.status() IS
+	'the workers of this database: scheduler pid, state, last pass and next wake-up; due jobs not fired yet and the oldest; executors running, idle and at most; NOTIFY queue usage; paused; the last error of a worker';
+REVOKE ALL ON FUNCTION scheduled_jobs.status() FROM PUBLIC;

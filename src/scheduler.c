@@ -429,6 +429,7 @@ sj_scheduler_main(Datum main_arg)
 		next = scheduler_pass(loop_ctx);
 		MemoryContextSwitchTo(loop_ctx);
 		MemoryContextReset(loop_ctx);
+		pg_atomic_write_u64(&slot->last_pass, (uint64) GetCurrentTimestamp());
 
 		/* quiet, and time to prune: one batch, then look for due jobs again */
 		if (next > TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_QUIET_MS) &&

@@ -97,6 +97,7 @@ sj_shmem_startup(void)
 		{
 			pg_atomic_init_u64(&SjShmem->dbs[i].next_wakeup, SJ_WAKE_ANY);
 			pg_atomic_init_u32(&SjShmem->dbs[i].n_cancels, 0);
+			pg_atomic_init_u64(&SjShmem->dbs[i].last_pass, 0);
 		}
 		for (int i = 0; i < sj_max_databases; i++)
 			for (int e = 0; e < sj_max_executors; e++)
@@ -154,6 +155,10 @@ sj_init_db_slot(int i, Oid dboid, SjDbState state)
 	slot->last_start = 0;
 	slot->paused = false;
 	slot->reload = false;
+	slot->repair = false;
+	pg_atomic_write_u64(&slot->last_pass, 0);
+	slot->last_error[0] = '\0';
+	slot->last_error_at = 0;
 	memset(slot->cancels, 0, sizeof(slot->cancels));
 	pg_atomic_write_u32(&slot->n_cancels, 0);
 	for (int e = 0; e < SjShmem->max_executors; e++)
@@ -585,4 +590,27 @@ sj_cancel_requested(int dbslot, int64 job_id)
 	}
 	LWLockRelease(SjShmem->lock);
 	return requested;
+}
+
+/*
+ * sj_note_worker_error
+ *		Keep the error a worker of this database just recovered from, for
+ *		status().  Outside a transaction, after the abort.
+ */
+void
+sj_note_worker_error(const char *sqlstate, const char *message)
+{
+	int			i;
+
+	if (SjShmem == NULL)
+		return;
+	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
+	i = sj_find_db_slot(MyDatabaseId);
+	if (i >= 0)
+	{
+		snprintf(SjShmem->dbs[i].last_error, SJ_LAST_ERROR_LEN, "%s: %s",
+				 sqlstate, message ? message : "");
+		SjShmem->dbs[i].last_error_at = GetCurrentTimestamp();
+	}
+	LWLockRelease(SjShmem->lock);
 }

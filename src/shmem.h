@@ -26,6 +26,9 @@
 /* next_wakeup value meaning "wake me for any job": scanning, or nothing pending */
 #define SJ_WAKE_ANY		PG_INT64_MAX
 
+/* Longest last error of a database's workers that status() shows. */
+#define SJ_LAST_ERROR_LEN	256
+
 /* Cancel requests of running jobs that a database can have at once. */
 #define SJ_MAX_CANCEL_REQUESTS 16
 
@@ -114,6 +117,12 @@ typedef struct SjDbSlot
 	 * occurrence (its rule was locked): the scheduler repairs it
 	 */
 	volatile bool repair;
+
+	/* for status(): the end of the scheduler's last pass (written by it) */
+	pg_atomic_uint64 last_pass;
+	/* and the last error of a worker of this database, under the lock */
+	char		last_error[SJ_LAST_ERROR_LEN];
+	TimestampTz last_error_at;	/* 0: none since the server started */
 } SjDbSlot;
 
 typedef struct SjShmemData
@@ -151,5 +160,6 @@ extern void sj_hold_database(Oid dboid);
 extern bool sj_request_cancel(int64 job_id);
 extern void sj_withdraw_cancel(int64 job_id);
 extern bool sj_cancel_requested(int dbslot, int64 job_id);
+extern void sj_note_worker_error(const char *sqlstate, const char *message);
 
 #endif							/* SJ_SHMEM_H */

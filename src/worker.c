@@ -14,6 +14,7 @@
 #include "utils/pidfile.h"
 
 #include "job.h"
+#include "shmem.h"
 #include "worker.h"
 
 /*
@@ -65,11 +66,18 @@ sj_prepare(const char *sql, int nargs, Oid *argtypes)
 void
 sj_recover_from_error(MemoryContext loop_ctx)
 {
+	ErrorData  *edata;
+
 	HOLD_INTERRUPTS();
+	MemoryContextSwitchTo(loop_ctx);
+	edata = CopyErrorData();
 	EmitErrorReport();
 	AbortOutOfAnyTransaction();
 	FlushErrorState();
 	MemoryContextSwitchTo(loop_ctx);
+	/* for status() */
+	sj_note_worker_error(unpack_sql_state(edata->sqlerrcode), edata->message);
+	FreeErrorData(edata);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	RESUME_INTERRUPTS();
 }
