@@ -294,6 +294,31 @@ run_outside(SjJob *job, MemoryContext job_ctx)
 }
 
 /*
+ * Whether an executor of this database that is gone died in an attempt of
+ * job_id that the scheduler has not charged yet (inflight.c).  Such a job
+ * is left pending, for the scheduler to charge first: else a job that kills
+ * its executor could run once more than max_attempts, claimed again before
+ * its last attempt was counted.
+ */
+static bool
+lost_attempt_pending(int64 job_id)
+{
+	SjExecutorSlot *ex = sj_executor_slots(my_dbslot);
+	Oid			dboid = SjShmem->dbs[my_dbslot].dboid;
+	bool	   *gone = palloc(SjShmem->max_executors * sizeof(bool));
+	bool		found = false;
+
+	LWLockAcquire(SjShmem->lock, LW_SHARED);
+	for (int e = 0; e < SjShmem->max_executors; e++)
+		gone[e] = ex[e].pid == 0;
+	LWLockRelease(SjShmem->lock);
+	for (int e = 0; e < SjShmem->max_executors && !found; e++)
+		found = gone[e] && sj_inflight_uncharged(dboid, e, job_id);
+	pfree(gone);
+	return found;
+}
+
+/*
  * Claim and run due procedure jobs in one transaction.  Returns false if
  * none was due.
  */
@@ -304,6 +329,7 @@ run_jobs(MemoryContext job_ctx)
 	List	   *todo;
 	SjJob	   *first;
 	uint64		changes;
+	bool		uncharged = false;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -350,6 +376,12 @@ run_jobs(MemoryContext job_ctx)
 		/* left pending for the cancelling transaction */
 		if (sj_cancel_requested(my_dbslot, job->id))
 			continue;
+		/* its last attempt killed an executor and is not charged yet */
+		if (lost_attempt_pending(job->id))
+		{
+			uncharged = true;
+			continue;
+		}
 		/* a firing deadline passed: never run */
 		if (job->expires_at < sj_xact_now())
 		{
@@ -386,6 +418,15 @@ run_jobs(MemoryContext job_ctx)
 	CommitTransactionCommand();
 	sj_inflight_idle();
 	claimed_jobs = NIL;
+	if (uncharged)
+	{
+		/* let the scheduler charge it before this claims it again */
+		SetLatch(SjShmem->dbs[my_dbslot].scheduler_latch ?
+				 SjShmem->dbs[my_dbslot].scheduler_latch : MyLatch);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 10, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+	}
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return true;

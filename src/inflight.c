@@ -158,6 +158,33 @@ sj_inflight_quit(void)
 }
 
 /*
+ * sj_inflight_uncharged
+ *		Whether the file of an executor that is gone still names job_id as
+ *		an attempt to charge (RUNNING or EXITED, this timeline), without
+ *		resetting it: the executor that claimed the job again then leaves it
+ *		to the scheduler, which charges that attempt first.
+ */
+bool
+sj_inflight_uncharged(Oid dboid, int executor, int64 job_id)
+{
+	char		path[MAXPGPATH];
+	InflightRecord rec;
+	int			fd;
+	bool		found;
+
+	inflight_path(path, dboid, executor);
+	fd = BasicOpenFile(path, O_RDONLY | PG_BINARY);
+	if (fd < 0)
+		return false;
+	found = pread(fd, &rec, sizeof(rec), 0) == sizeof(rec) &&
+		rec.magic == SJ_INFLIGHT_MAGIC && rec.job_id == job_id &&
+		(rec.state == SJ_INFLIGHT_RUNNING || rec.state == SJ_INFLIGHT_EXITED) &&
+		rec.tli == GetWALInsertionTimeLine();
+	close(fd);
+	return found;
+}
+
+/*
  * sj_inflight_collect
  *		Read and reset the file of an executor that is gone.  Returns the job
  *		it names (0: none, or a record of another timeline) and its state.

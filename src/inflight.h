@@ -27,6 +27,7 @@ extern void sj_inflight_running(int64 job_id);
 extern void sj_inflight_idle(void);
 extern void sj_inflight_exit(bool charge);
 extern void sj_inflight_quit(void);
+extern bool sj_inflight_uncharged(Oid dboid, int executor, int64 job_id);
 
 /* scheduler side */
 extern int64 sj_inflight_collect(Oid dboid, int executor,
