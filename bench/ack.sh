@@ -21,32 +21,40 @@ mkdir -p "$W"
 bench_db bench_ack
 q "SELECT scheduled_jobs.configure_channel('sja', '1 hour')" >/dev/null || die configure
 
-# fire N due jobs on channel $1 while paused, then unpause; sets RATE
+# fire N due jobs on channel $1 while paused, then unpause; sets RATE and
+# keeps the receipt times as raw samples ack_fire_$2
 fire_run() {
 	local ch=$1 t0
 	bench_pause
 	q "SELECT count(scheduled_jobs.schedule_job(now(), '$ch', NULL, jsonb_build_object('i', g)))
 	   FROM generate_series(1, $N) g" >/dev/null || die "schedule"
 	q "VACUUM ANALYZE scheduled_jobs.jobs; CHECKPOINT" >/dev/null
-	listen_start - "$N" 600 "$ch"
+	listen_start "$W/fire.tsv" "$N" 600 "$ch"
 	bench_unpause_prepare
 	t0=$(now_us)
 	bench_reload
 	listen_wait || die "listener incomplete on $ch"
+	tput_samples "$t0" <"$W/fire.tsv" | raw_samples "ack_fire_$2"
+	rm -f "$W/fire.tsv"
 	set -- $LISTEN_OUT
 	RATE=$(calc "$1 / (($3 - $t0) / 1e6)")
 }
 
 log "ack: firing $N jobs on a plain channel"
-fire_run sjp; P1=$RATE
+fire_run sjp plain1; P1=$RATE
 log "ack: firing $N jobs on an acknowledged channel"
-fire_run sja; A=$RATE
+fire_run sja ack; A=$RATE
 in_flight=$(q "SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'sja' AND due_at IS NOT NULL")
 [ "$in_flight" = "$N" ] || die "expected $N jobs in flight, found $in_flight"
 q "DELETE FROM scheduled_jobs.job_history WHERE channel = 'sjp'" >/dev/null
 log "ack: firing $N jobs on a plain channel again"
-fire_run sjp; P2=$RATE
+fire_run sjp plain2; P2=$RATE
 P=$(mean "$P1" "$P2")
+raw_plot tput ack_fire "firing $N due NOTIFY jobs on an acknowledged channel (they stay in flight): receipts" \
+	"the unpausing reload, on both channels"
+raw_series ack_fire sj ack_fire_ack "scheduled_jobs, acknowledged channel"
+raw_series ack_fire limit ack_fire_plain1 "limit: scheduled_jobs, plain channel (before)"
+raw_series ack_fire limit ack_fire_plain2 "limit: scheduled_jobs, plain channel (after)"
 bench_row "acknowledged channel: firing $N due jobs" "jobs/s until all received (limit: the same on a plain channel, before and after)" \
 	"$A" "$P" "≥ 0.8× plain" "$(verdict "$A >= 0.8 * $P")"
 

@@ -72,38 +72,50 @@ fired=$(q "SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = 'sjq'
 [ "$fired" = 0 ] || log "WARNING: $fired jobs fired while paused"
 q "VACUUM ANALYZE scheduled_jobs.jobs" >/dev/null
 
-# limit_run [PROC]: the raw drain; sets RATE (jobs/s).
+# limit_run TAG [PROC]: the raw drain; sets RATE (jobs/s), keeps the
+# receipt times (s from the CALL) as raw samples ${P}backlog_notify_TAG.
+P=$(raw_slug "$LABEL")
 limit_run() {
 	q "TRUNCATE bench.q, bench.hist; INSERT INTO bench.q SELECT * FROM bench.template; VACUUM ANALYZE bench.q; CHECKPOINT" >/dev/null
-	listen_start - "$N" 300 rawq
+	listen_start "$W/limit_$1.tsv" "$N" 300 rawq
 	local t0 res
 	t0=$(now_us)
-	q "CALL bench.${1:-drain}('rawq')" >/dev/null || die "drain"
+	q "CALL bench.${2:-drain}('rawq')" >/dev/null || die "drain"
 	listen_wait || die "limit: listener incomplete"
+	tput_samples "$t0" <"$W/limit_$1.tsv" | raw_samples "${P}backlog_notify_$1"
+	rm -f "$W/limit_$1.tsv"
 	set -- $LISTEN_OUT
 	RATE=$(calc "$1 / (($3 - $t0) / 1e6)")
 }
 
 q "CHECKPOINT" >/dev/null
 log "backlog_notify: limit (before)"
-limit_run; L1=$RATE
+limit_run before; L1=$RATE
 log "backlog_notify: limit $L1 jobs/s; firing $N jobs"
-listen_start - "$N" 600 sjq
+listen_start "$W/sj.tsv" "$N" 600 sjq
 bench_unpause_prepare
 t0=$(now_us)
 bench_reload
 listen_wait || die "scheduled_jobs: listener incomplete"
+tput_samples "$t0" <"$W/sj.tsv" | raw_samples "${P}backlog_notify_sj"
+rm -f "$W/sj.tsv"
 set -- $LISTEN_OUT
 M=$(calc "$1 / (($3 - $t0) / 1e6)")
 SERVER=$(q "SELECT count(DISTINCT fired_at), round((extract(epoch FROM max(finished_at) - min(fired_at)) * 1000)::numeric, 1)
 	FROM scheduled_jobs.job_history WHERE channel = 'sjq'")
 log "backlog_notify: $M jobs/s; server side: $(echo "$SERVER" | cut -d'|' -f1) transactions, first fired_at to last finished_at $(echo "$SERVER" | cut -d'|' -f2) ms"
 log "backlog_notify: limit (after)"
-limit_run; L2=$RATE
+limit_run after; L2=$RATE
 if [ -z "$LABEL" ]; then
 	log "backlog_notify: diagnostic limit that also writes a job_history-like table"
-	limit_run drain_hist; H=$RATE
+	limit_run hist drain_hist; H=$RATE
 fi
+LIMITL="limit: DELETE…RETURNING pg_notify, 1000/tx"
+raw_plot tput "${P}backlog_notify" "${LABEL}NOTIFY backlog, $N due jobs: receipts at the listener"
+raw_series "${P}backlog_notify" sj "${P}backlog_notify_sj" "scheduled_jobs"
+raw_series "${P}backlog_notify" limit "${P}backlog_notify_before" "$LIMITL (before)"
+raw_series "${P}backlog_notify" limit "${P}backlog_notify_after" "$LIMITL (after)"
+[ -z "$LABEL" ] && raw_series backlog_notify limit backlog_notify_hist "diagnostic: the same, also INSERTing each row into a job_history copy"
 L=$(mean "$L1" "$L2")
 bench_row "${LABEL}NOTIFY backlog, $N due jobs" "jobs/s until all received (limit: DELETE…RETURNING pg_notify, 1000/tx)" \
 	"$M" "$L" "≥ 0.8× limit" "$(verdict "$M >= 0.8 * $L")"
@@ -142,11 +154,17 @@ SQL
 		printf '```\n'
 	} | bench_note
 	q "CHECKPOINT" >/dev/null
-	listen_start - "$N" 600 sjq
+	listen_start "$W/stale.tsv" "$N" 600 sjq
 	bench_unpause_prepare
 	t0=$(now_us)
 	bench_reload
 	listen_wait || die "stale: listener incomplete"
+	tput_samples "$t0" <"$W/stale.tsv" | raw_samples backlog_notify_stale_sj
+	rm -f "$W/stale.tsv"
+	raw_plot tput backlog_notify_stale "NOTIFY backlog, $N due jobs, plans cached on an empty table, no ANALYZE since"
+	raw_series backlog_notify_stale sj backlog_notify_stale_sj "scheduled_jobs, stale plans"
+	raw_series backlog_notify_stale limit backlog_notify_before "$LIMITL (before)"
+	raw_series backlog_notify_stale limit backlog_notify_after "$LIMITL (after)"
 	set -- $LISTEN_OUT
 	S=$(calc "$1 / (($3 - $t0) / 1e6)")
 	bench_row "NOTIFY backlog, $N due jobs, plans cached on an empty table, no ANALYZE since" \

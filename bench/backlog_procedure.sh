@@ -34,18 +34,27 @@ DELETE FROM bench.pq WHERE id = :claimed;
 COMMIT;
 SQL
 
+# limit_run TAG: sets RATE; keeps the commit times of the transactions (s
+# from pgbench's start, from its --log) as raw samples backlog_procedure_TAG.
 limit_run() {
+	local t0 tag=$1
 	q "TRUNCATE bench.pq, bench.sink;
 	   INSERT INTO bench.pq (run_at, payload) SELECT now() - interval '1 s', jsonb_build_object('i', g, 'note', 'backlog')
 	   FROM generate_series(1, $((PER_CLIENT * EXECUTORS + 100))) g;
 	   VACUUM ANALYZE bench.pq" >/dev/null || die "limit setup"
 	local out
-	out=$(pgbench -n -c "$EXECUTORS" -j 2 -t "$PER_CLIENT" -f "$W/claim.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench limit"; }
+	rm -f "$W/pgl_$tag".*
+	t0=$(now_us)
+	out=$(pgbench -n -c "$EXECUTORS" -j 2 -t "$PER_CLIENT" -l --log-prefix="$W/pgl_$tag" -f "$W/claim.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench limit"; }
 	RATE=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
+	# a --log line: client, transaction, latency us, script, end time s, its us
+	cat "$W/pgl_$tag".* | awk -v t0="$t0" '{ printf "%.6f\n", ($5 * 1000000 + $6 - t0) / 1e6 }' |
+		sort -g | raw_samples "backlog_procedure_$tag"
+	rm -f "$W/pgl_$tag".*
 }
 
 log "backlog_procedure: limit (before), pgbench -c $EXECUTORS"
-limit_run; L1=$RATE
+limit_run before; L1=$RATE
 log "backlog_procedure: limit $L1 tx/s; scheduling $N procedure jobs while paused"
 q "TRUNCATE bench.sink" >/dev/null
 bench_pause
@@ -62,8 +71,11 @@ M=$(q "SELECT $N / extract(epoch FROM max(finished_at) - '$T0'::timestamptz) FRO
 STATES=$(q "SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM scheduled_jobs.job_history GROUP BY 1) s")
 SINK=$(q "SELECT count(*) FROM bench.sink")
 log "backlog_procedure: $M jobs/s ($STATES; $SINK rows inserted)"
+# finished_at of each job, s from the reload: the figure's own clock
+q "SELECT round(extract(epoch FROM finished_at - '$T0'::timestamptz)::numeric, 6) FROM scheduled_jobs.job_history
+   WHERE procedure = 'bench.insert_one' ORDER BY 1" | raw_samples backlog_procedure_sj
 log "backlog_procedure: limit (after)"
-limit_run; L2=$RATE
+limit_run after; L2=$RATE
 L=$(mean "$L1" "$L2")
 bench_row "procedure backlog, $N due jobs, $EXECUTORS executors" "jobs/s until all finished (limit: pgbench -c $EXECUTORS SKIP LOCKED claim+insert+delete)" \
 	"$M" "$L" "≥ 0.7× limit" "$(verdict "$M >= 0.7 * $L")"
@@ -85,6 +97,17 @@ wait_for "$N group-commit jobs" 600 "SELECT count(*) >= $N FROM scheduled_jobs.j
 G=$(q "SELECT $N / extract(epoch FROM max(finished_at) - '$T0'::timestamptz) FROM scheduled_jobs.job_history WHERE procedure = 'bench.insert_one'")
 SINK=$(q "SELECT count(*) FROM bench.sink")
 log "backlog_procedure: group commit $G jobs/s ($SINK rows inserted)"
+q "SELECT round(extract(epoch FROM finished_at - '$T0'::timestamptz)::numeric, 6) FROM scheduled_jobs.job_history
+   WHERE procedure = 'bench.insert_one' ORDER BY 1" | raw_samples backlog_procedure_group_sj
+LIMITL="limit: pgbench -c $EXECUTORS, SKIP LOCKED claim + insert + delete"
+raw_plot tput backlog_procedure "procedure backlog, $N due jobs inserting a row, $EXECUTORS executors: finished_at"
+raw_series backlog_procedure sj backlog_procedure_sj "scheduled_jobs"
+raw_series backlog_procedure limit backlog_procedure_before "$LIMITL (before)"
+raw_series backlog_procedure limit backlog_procedure_after "$LIMITL (after)"
+raw_plot tput backlog_procedure_group "procedure backlog, group_commit => true, $N due jobs inserting a row, $EXECUTORS executors: finished_at"
+raw_series backlog_procedure_group sj backlog_procedure_group_sj "scheduled_jobs, group_commit"
+raw_series backlog_procedure_group limit backlog_procedure_before "$LIMITL (before)"
+raw_series backlog_procedure_group limit backlog_procedure_after "$LIMITL (after)"
 bench_row "procedure backlog, group_commit, $N due jobs, $EXECUTORS executors" "jobs/s until all finished (limit: as above)" \
 	"$G" "$L" "≥ 16,000 jobs/s" "$(verdict "$G >= 16000 && $SINK == $N")"
 

@@ -75,12 +75,24 @@ bench_cleanup() {
 	rm -rf "$BENCH_TMP"
 }
 
+# The run's name: the stem of its report and its plots (bench/run.sh sets it
+# before bench_init; a script run alone gets one of its own).
+bench_run_name() {
+	echo "$(date +%Y-%m-%d_%H%M)$(quick && echo -quick)$(large && echo -large)$1"
+}
+
 # bench_init: for a workload script.  Starts everything when run alone.
 bench_init() {
 	BENCH_CHILDREN=""
 	if [ "${BENCH_CLUSTER_UP:-0}" = 1 ]; then
 		return 0
 	fi
+	# raw samples for bench/plot.sh, kept after the run (git-ignored)
+	BENCH_RUN=${BENCH_RUN:-$(bench_run_name "_$(basename "$0" .sh)")}
+	BENCH_RAW=$BENCH_ROOT/bench/results/raw/$BENCH_RUN
+	mkdir -p "$BENCH_RAW"
+	: >"$BENCH_RAW/plots.tsv"
+	export BENCH_RUN BENCH_RAW
 	sj_install_packages || die "packages"
 	BENCH_TMP=$(mktemp -d /tmp/sj-bench-XXXXXX)
 	chown postgres:postgres "$BENCH_TMP"
@@ -98,13 +110,43 @@ bench_init() {
 	export BENCH_ROWS BENCH_NOTES BENCH_CLUSTER_UP=1 BENCH_OWNER=$$
 }
 
-# bench_finish: print this script's rows when run alone.
+# bench_finish: print this script's rows when run alone, and plot its samples.
 bench_finish() {
 	if [ "${BENCH_OWNER:-}" = $$ ]; then
 		bench_table "$BENCH_ROWS"
 		[ -s "$BENCH_NOTES" ] && cat "$BENCH_NOTES"
+		bash "$BENCH_ROOT/bench/plot.sh" "$BENCH_RAW" || log "could not plot $BENCH_RAW"
 	fi
 	return 0
+}
+
+# Raw samples, for the plots (bench/plot.sh).  Each series is a file
+# $BENCH_RAW/NAME.dat of one sample a line; $BENCH_RAW/plots.tsv says which
+# plot shows which series, with what title and legend.
+#   raw_samples NAME: stdin -> NAME.dat.
+#   raw_plot KIND PLOT TITLE [START]: a plot, bench/results/<run>_PLOT.png.
+#     KIND lag: samples are lags in ms (drawn as CDFs); KIND tput: samples are
+#     the seconds from the start at which each job was done (drawn as jobs/s
+#     per 100 ms), START saying what the start is (default: the unpausing
+#     reload, the limit's CALL or pgbench start).
+#   raw_series PLOT ROLE NAME LABEL: series NAME in PLOT; ROLE is sj (the
+#     extension, drawn solid) or limit (dashed).
+# PLOT names with a LABEL (workload 5) get its slug as a prefix: raw_slug.
+raw_samples() {
+	cat >"$BENCH_RAW/$1.dat"
+}
+raw_plot() {
+	printf 'plot\t%s\t%s\t%s\t%s\n' "$2" "$1" "$3" "${4:-}" >>"$BENCH_RAW/plots.tsv"
+}
+raw_series() {
+	printf 'series\t%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >>"$BENCH_RAW/plots.tsv"
+}
+raw_slug() {
+	echo "$1" | tr -cs 'A-Za-z0-9' '_' | sed 's/^_*//'
+}
+# tput_samples T0_US: listener output on stdin -> seconds from T0_US of each receipt.
+tput_samples() {
+	awk -v t0="$1" '{ printf "%.6f\n", ($1 - t0) / 1e6 }'
 }
 
 # psql in database $DB (default postgres): q "SQL" -> unaligned tuples.
@@ -247,6 +289,16 @@ SELECT count(*),
 	round(percentile_cont(0.99) WITHIN GROUP (ORDER BY lag)::numeric, 3),
 	round(max(lag), 3), round(min(lag), 3)
 FROM (SELECT (recv_us - extract(epoch FROM ($ref)::timestamptz) * 1000000) / 1000.0 AS lag FROM recv) s;
+EOF
+}
+
+# lag_samples FILE REF: the lags of lag_stats, in ms, one a line.
+lag_samples() {
+	local file=$1 ref=$2
+	qs <<EOF
+CREATE TEMP TABLE recv (recv_us bigint, channel text, payload text);
+\\copy recv FROM '$file'
+SELECT round(((recv_us - extract(epoch FROM ($ref)::timestamptz) * 1000000) / 1000.0)::numeric, 3) FROM recv;
 EOF
 }
 

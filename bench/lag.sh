@@ -159,5 +159,31 @@ bench_row_raw "${LABEL}lag: acknowledged channel, first delivery (n=$(f "$ACKS" 
 	"$(ratio "$(f "$ACKS" 2)" "$(f "$JOBS" 2)") / $(ratio "$(f "$ACKS" 3)" "$(f "$JOBS" 3)")" \
 	"p50 ≤ plain + 0.1" "$(verdict "$(f "$ACKS" 2) <= $(f "$JOBS" 2) + 0.1")"
 
+# The samples, for the plots: each lag workload beside its limit (both
+# limit runs, before and after, in one series).
+P=$(raw_slug "$LABEL")
+{ lag_samples "$W/ref1.tsv" payload; lag_samples "$W/ref2.tsv" payload; } | raw_samples "${P}lag_ref"
+{ lag_samples "$W/dref1.tsv" payload; lag_samples "$W/dref2.tsv" payload; } | raw_samples "${P}lag_dref"
+lag_samples "$W/jobs.tsv" "payload::jsonb->>'run_at'" | raw_samples "${P}lag_jobs"
+lag_samples "$W/acks.tsv" "payload::jsonb->>'run_at'" | raw_samples "${P}lag_acks"
+q "SELECT round(lag_ms, 3) FROM bench.proc_lag" | raw_samples "${P}lag_procs"
+REFL="limit: raw pg_notify (before and after)"
+raw_plot lag "${P}lag_notify" "${LABEL}NOTIFY jobs 200 ms ahead at 20/s (Poisson): receipt − run_at"
+raw_series "${P}lag_notify" sj "${P}lag_jobs" "scheduled_jobs NOTIFY jobs"
+raw_series "${P}lag_notify" limit "${P}lag_ref" "$REFL"
+raw_series "${P}lag_notify" limit "${P}lag_dref" "limit: pg_notify from a statement that writes (durable)"
+raw_plot lag "${P}lag_procedure" "${LABEL}procedure jobs 200 ms ahead at 20/s (Poisson): CALL start − run_at"
+raw_series "${P}lag_procedure" sj "${P}lag_procs" "scheduled_jobs procedure jobs"
+raw_series "${P}lag_procedure" limit "${P}lag_ref" "$REFL"
+raw_plot lag "${P}lag_ack" "${LABEL}acknowledged channel, first delivery, 200 ms ahead at 20/s: receipt − run_at"
+raw_series "${P}lag_ack" sj "${P}lag_acks" "scheduled_jobs, acknowledged channel"
+raw_series "${P}lag_ack" limit "${P}lag_jobs" "limit: scheduled_jobs, plain channel (same run)"
+if [ -z "$LABEL" ]; then
+	lag_samples "$W/sleep.tsv" "payload::jsonb->>'run_at'" | raw_samples lag_sleep_jobs
+	raw_plot lag lag_sleep "NOTIFY jobs ${SLEEP_MIN}–$((SLEEP_MIN + SLEEP_SPAN)) s ahead (the scheduler's sleep path): receipt − run_at"
+	raw_series lag_sleep sj lag_sleep_jobs "scheduled_jobs NOTIFY jobs"
+	raw_series lag_sleep limit lag_ref "$REFL"
+fi
+
 bench_db_drop
 bench_finish

@@ -377,6 +377,30 @@ if [ "$PGSS" = 1 ]; then
 		"materialising ≤ 20% of the firing" "$(verdict "$share <= 0.2")"
 fi
 
+# the samples of parts 1 and 2, for the plots
+lag_samples "$W/occ.tsv" "payload::jsonb->>'occurrence'" | raw_samples recurring_lag_occ
+lag_samples "$W/occ200.tsv" "payload::jsonb->>'occurrence'" | raw_samples recurring_lag_occ200
+lag_samples "$W/one.tsv" "payload::jsonb->>'run_at'" | raw_samples recurring_lag_one
+raw_plot lag recurring_lag "16 NOTIFY schedules (every 200 ms + 15 × every 1 s) beside one-off jobs 200 ms ahead at 20/s: receipt − occurrence"
+raw_series recurring_lag sj recurring_lag_occ "scheduled_jobs occurrences, all 16 schedules"
+raw_series recurring_lag sj recurring_lag_occ200 "scheduled_jobs occurrences, the every '200 ms' schedule"
+raw_series recurring_lag limit recurring_lag_one "limit: one-off NOTIFY jobs, same seconds"
+lag_samples "$W/burst.tsv" "payload::jsonb->>'occurrence'" | raw_samples recurring_burst_occ
+{ lag_samples "$W/oneburst1.tsv" "payload::jsonb->>'run_at'"; lag_samples "$W/oneburst2.tsv" "payload::jsonb->>'run_at'"; } |
+	raw_samples recurring_burst_one
+raw_plot lag recurring_burst_lag "$N schedules '* * * * *': receipt − the minute ($BURSTS minute(s))"
+raw_series recurring_burst_lag sj recurring_burst_occ "scheduled_jobs occurrences"
+raw_series recurring_burst_lag limit recurring_burst_one "limit: $N one-off NOTIFY jobs due at one instant (before and after)"
+# throughput: the first minute, and each one-off burst, from its due instant
+awk '{ print $1 / 1000 }' "$BENCH_RAW/recurring_burst_occ.dat" | sort -g | head -n "$N" | raw_samples recurring_burst_tput_occ
+lag_samples "$W/oneburst1.tsv" "payload::jsonb->>'run_at'" | awk '{ print $1 / 1000 }' | raw_samples recurring_burst_tput_one1
+lag_samples "$W/oneburst2.tsv" "payload::jsonb->>'run_at'" | awk '{ print $1 / 1000 }' | raw_samples recurring_burst_tput_one2
+raw_plot tput recurring_burst "$N schedules '* * * * *': occurrences received per second after the minute" \
+	"the whole minute for the occurrences, the due instant for the one-off jobs"
+raw_series recurring_burst sj recurring_burst_tput_occ "scheduled_jobs occurrences (the first minute)"
+raw_series recurring_burst limit recurring_burst_tput_one1 "limit: $N one-off NOTIFY jobs due at one instant (before)"
+raw_series recurring_burst limit recurring_burst_tput_one2 "limit: the same (after)"
+
 # ------------------------------------------------------------ part 3: rows
 if [ "$CRON" = 1 ]; then
 	DB=postgres q "SELECT cron.unschedule('sj_bench_cronlag')" >/dev/null
@@ -426,7 +450,7 @@ bench_db_drop
 # run alone: the report, as run.sh writes its own
 if [ "${BENCH_OWNER:-}" = $$ ]; then
 	mkdir -p bench/results
-	OUT=bench/results/$(date +%Y-%m-%d_%H%M)$(quick && echo -quick)_recurring.md
+	OUT=bench/results/$BENCH_RUN.md
 	{
 		echo "# scheduled_jobs benchmark: recurring schedules, $(date '+%Y-%m-%d %H:%M %Z')"
 		echo

@@ -1,6 +1,8 @@
 #!/bin/bash
 # Run every benchmark workload against one throwaway cluster and write the
-# table to bench/results/<date>.md (and print it).
+# table to bench/results/<run>.md (and print it), <run> being <date>_<time>
+# of the start (-quick, -large); the raw samples to bench/results/raw/<run>/
+# (git-ignored) and their plots to bench/results/<run>_*.png (bench/plot.sh).
 #
 #   bash bench/run.sh [--quick] [--large]
 #
@@ -14,6 +16,7 @@ if [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ] || sj_install_packages postgr
 cron.database_name = 'postgres'
 cron.use_background_workers = on"
 fi
+BENCH_RUN=$(bench_run_name "")
 bench_init
 
 WORKLOADS="lag backlog_notify backlog_procedure ack schedule scale idle memory recurring"
@@ -30,7 +33,7 @@ for w in $WORKLOADS; do
 done
 
 mkdir -p bench/results
-OUT=bench/results/$(date +%Y-%m-%d_%H%M)$(quick && echo -quick)$(large && echo -large).md
+OUT=bench/results/$BENCH_RUN.md
 {
 	echo "# scheduled_jobs benchmark, $(date '+%Y-%m-%d %H:%M %Z')"
 	echo
@@ -46,6 +49,13 @@ OUT=bench/results/$(date +%Y-%m-%d_%H%M)$(quick && echo -quick)$(large && echo -
 		"ratio = measured / limit. See bench/README.md."
 	echo
 	bench_table "$BENCH_ROWS"
+	echo
+	echo "Plots of the samples behind the lag and backlog rows (bench/plot.sh, from bench/results/raw/$BENCH_RUN/):"
+	echo
+	PNGS=$(bash bench/plot.sh "$BENCH_RAW") || log "some plots failed"
+	for png in $PNGS; do
+		echo "- [$(basename "$png" .png | sed "s/^${BENCH_RUN}_//")]($(basename "$png"))"
+	done
 	cat "$BENCH_NOTES"
 } >"$OUT"
 cat "$OUT"
