@@ -211,8 +211,9 @@ sj_record_expired(SjJob *job)
 		elog(ERROR, "could not expire job " INT64_FORMAT, job->id);
 	advance_schedules(list_make1(job), SJ_OCC_EXPIRED, NULL);
 	ereport(LOG,
-			(errmsg("scheduled_jobs job " INT64_FORMAT " (CALL %s) expired unrun: its expires_at passed before it could start",
-					job->id, job->procedure)));
+			(errmsg("scheduled_jobs job " INT64_FORMAT " (%s %s) expired unrun: its expires_at passed before it could start",
+					job->id, job->command ? "command" : "CALL",
+					job->command ? job->command : job->procedure)));
 }
 
 /*
