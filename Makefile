@@ -32,6 +32,7 @@ OBJS = \
 	src/command.o \
 	src/occurrence.o \
 	src/retention.o \
+	src/status.o \
 	src/schedule.o \
 	src/executor.o \
 	src/cron.o \
