@@ -29,8 +29,16 @@
  *		wait:	coalesced into one run at once (the latest of them);
  *		skip:	skipped; next the first after now;
  *		concurrent: the next occurrence was materialised when O came due
- *				(sj_start_concurrent_occurrences, in the scheduler).
+ *				(sj_start_concurrent_occurrences, in the scheduler), while
+ *				fewer than catch_up_limit are pending.
  * Skipped occurrences are counted in schedule_rules.skipped.
+ *
+ * Workers (scheduler, executors) lock rules with SKIP LOCKED: a rule that a
+ * role's open transaction holds (pause_schedule, create_schedule ...) must
+ * not stop the firing of anyone's jobs.  An occurrence that leaves the jobs
+ * while its rule is held asks for a repair at commit (shmem.c), and the
+ * scheduler then gives the schedule its next occurrence
+ * (sj_repair_schedules), as it does for every schedule when it starts.
  */
 #include "postgres.h"
 
