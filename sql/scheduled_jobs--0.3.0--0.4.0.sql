@@ -155,8 +155,11 @@ CREATE INDEX jobs_unleased ON scheduled_jobs.jobs (channel, due_at)
 	WHERE due_at IS NOT NULL AND lease_until IS NULL;
 CREATE INDEX jobs_schedule_id ON scheduled_jobs.jobs (schedule_id)
 	WHERE schedule_id IS NOT NULL;
-CREATE INDEX schedule_rules_concurrent ON scheduled_jobs.schedule_rules (next_at)
-	WHERE overlap OPERATOR(pg_catalog.=) 'concurrent' AND paused_at IS NULL;
+-- No index holds a column that firing changes (job_id, next_at, the
+-- counters), so that advancing a schedule is a HOT update, in place.
+CREATE INDEX schedule_rules_concurrent ON scheduled_jobs.schedule_rules (id)
+	WHERE overlap OPERATOR(pg_catalog.=) 'concurrent';
+ALTER TABLE scheduled_jobs.schedule_rules SET (fillfactor = 50);
 COMMENT ON TABLE scheduled_jobs.schedule_rules IS
 	'recurring schedules: rule, target and state; written by create_schedule() and by the firing of each occurrence; read it through the view schedules';
 COMMENT ON COLUMN scheduled_jobs.schedule_rules.id IS 'schedule id, returned by create_schedule()';

@@ -234,12 +234,23 @@ count_between(const SjRule *r, TimestampTz from, TimestampTz to,
 	return n;
 }
 
-/* The k-th occurrence after `from` (k >= 1). */
+/*
+ * The k-th occurrence after `from` (k >= 1).  A fixed interval of elapsed
+ * time alone is a grid: computed, not walked (catch_up_limit may be large).
+ */
 static TimestampTz
 nth_after(const SjRule *r, TimestampTz from, int64 k)
 {
 	TimestampTz t = from;
 
+	if (!r->is_cron && r->every.month == 0 && r->every.day == 0 && k > 1)
+	{
+		t = rule_next(r, from);
+		if (TIMESTAMP_IS_NOEND(t) ||
+			k - 1 > (DT_NOEND - 1 - t) / r->every.time)
+			return DT_NOEND;
+		return t + (k - 1) * r->every.time;
+	}
 	while (k-- > 0 && !TIMESTAMP_IS_NOEND(t))
 		t = rule_next(r, t);
 	return t;
@@ -702,26 +713,72 @@ sj_start_concurrent_occurrences(void)
 /* Schedules that wait for no pending occurrence (and are not paused). */
 static SPIPlanPtr stalled_plan = NULL;
 
-static void
-collect_ids(void *arg)
+/* A schedule to repair: its id, the job it waits for, and its instant. */
+typedef struct Stalled
 {
-	List	  **ids = arg;
+	int64		id;
+	int64		job_id;
+	TimestampTz next_at;
+} Stalled;
+
+static void
+collect_stalled(void *arg)
+{
+	List	  **list = arg;
 	MemoryContext old = MemoryContextSwitchTo(CurTransactionContext);
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
 		bool		isnull;
-		int64	   *id = palloc(sizeof(int64) * 2);
+		Stalled    *st = palloc(sizeof(Stalled));
 		Datum		d;
 
-		id[0] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i],
-											SPI_tuptable->tupdesc, 1, &isnull));
-		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2,
-						  &isnull);
-		id[1] = isnull ? 0 : DatumGetInt64(d);
-		*ids = lappend(*ids, id);
+		st->id = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
+		d = SPI_getbinval(tup, desc, 2, &isnull);
+		st->job_id = isnull ? 0 : DatumGetInt64(d);
+		st->next_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+		*list = lappend(*list, st);
 	}
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Repair one schedule: its occurrence at next_at is gone (it ran and its
+ * rule was held then, or it was lost); the next one follows from it by the
+ * catch_up policy, as after an occurrence that fired now.  False if another
+ * transaction holds the rule; nothing if someone advanced it meanwhile.
+ */
+static bool
+repair_schedule(const Stalled *st, TimestampTz now)
+{
+	RuleSet		set = lock_rules((int64 *) &st->id, 1, true);
+	SjRule	   *r;
+	SjChange	c;
+	int64		missed = 0;
+	TimestampTz next;
+
+	if (set.n == 0)
+		return false;
+	r = set.rules[0];
+	if (r->job_id != st->job_id || r->paused)
+		return true;
+	memset(&c, 0, sizeof(c));
+	c.id = r->id;
+	c.move = true;
+	next = next_by_catch_up(r, st->next_at, now, r->catch_up_limit, &c.skipped,
+							&missed);
+	if (!TIMESTAMP_IS_NOEND(next))
+	{
+		c.next_at = next;
+		c.expires_at = deadline_of(r, next);
+	}
+	apply_changes(&c, 1);
+	ereport(LOG,
+			(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no pending occurrence: it goes on at its next one",
+					r->id)));
+	return true;
 }
 
 /*
@@ -729,34 +786,27 @@ collect_ids(void *arg)
  *		A schedule whose pending occurrence is gone without a next one (a
  *		worker found its rule held by another transaction, a command run
  *		outside a transaction block whose executor died before it recorded
- *		its end, a TRUNCATE of the jobs) goes on at its next occurrence after
- *		now, the ones since its last run counted as skipped.  Run by the
- *		scheduler when it starts and when a worker asked for it.  Returns
- *		false if a rule was held by another transaction (try again later).
- *		Inside a transaction.
+ *		its end, a TRUNCATE of the jobs) goes on by its catch_up policy, as
+ *		if that occurrence had fired now.  Run by the scheduler when it
+ *		starts and when a worker asked for it.  Returns false if a rule was
+ *		held by another transaction (try again later).  Inside a transaction.
  */
 bool
 sj_repair_schedules(void)
 {
-	List	   *ids = NIL;
+	List	   *stalled = NIL;
 	ListCell   *lc;
 	TimestampTz now = sj_now();
 	bool		complete = true;
 
 	sj_owner_execute(&stalled_plan,
-					 "SELECT r.id, r.last_at FROM scheduled_jobs.schedule_rules r "
+					 "SELECT r.id, r.job_id, r.next_at FROM scheduled_jobs.schedule_rules r "
 					 "WHERE r.paused_at IS NULL AND r.next_at IS NOT NULL AND NOT EXISTS "
 					 "  (SELECT FROM scheduled_jobs.jobs j WHERE j.id OPERATOR(pg_catalog.=) r.job_id)",
-					 0, NULL, NULL, NULL, 0, collect_ids, &ids);
-	foreach(lc, ids)
+					 0, NULL, NULL, NULL, 0, collect_stalled, &stalled);
+	foreach(lc, stalled)
 	{
-		int64	   *id = lfirst(lc);
-
-		if (sj_start_schedule(id[0], now, (TimestampTz) id[1], false))
-			ereport(LOG,
-					(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no pending occurrence: it goes on at its next one",
-							id[0])));
-		else
+		if (!repair_schedule(lfirst(lc), now))
 			complete = false;
 	}
 	return complete;

@@ -312,6 +312,19 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 			hold_by_name(db_option(((CreatedbStmt *) parsetree)->options, "template"));
 			created_db = ((CreatedbStmt *) parsetree)->dbname;
 			break;
+		case T_AlterExtensionStmt:
+
+			/*
+			 * ALTER EXTENSION ... UPDATE changes the tables the workers use:
+			 * they stop until it commits or rolls back (running jobs are
+			 * stopped uncharged, as for any DDL hold), instead of waiting for
+			 * its locks while holding others it needs (a deadlock), and start
+			 * again on the new version.
+			 */
+			if (strcmp(((AlterExtensionStmt *) parsetree)->extname,
+					   SJ_EXTENSION_NAME) == 0)
+				sj_hold_database(MyDatabaseId);
+			break;
 		case T_CreateExtensionStmt:
 			if (strcmp(((CreateExtensionStmt *) parsetree)->extname,
 					   SJ_EXTENSION_NAME) == 0)
