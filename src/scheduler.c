@@ -262,11 +262,12 @@ fire_step(MemoryContext mcxt)
 		SjShmem->dbs[my_dbslot].repair = true;
 	}
 	/* schedules a worker could not advance, and at start: see occurrence.c */
-	if (SjShmem->dbs[my_dbslot].repair && sj_has_schedules())
+	if (SjShmem->dbs[my_dbslot].repair)
 	{
 		SjShmem->dbs[my_dbslot].repair = false;
 		pg_memory_barrier();
-		if (!sj_repair_schedules())
+		/* (no schedules before 0.4.0: nothing to repair) */
+		if (sj_has_schedules() && !sj_repair_schedules())
 			SjShmem->dbs[my_dbslot].repair = true;
 	}
 	if (!SjShmem->dbs[my_dbslot].paused)
@@ -369,6 +370,14 @@ scheduler_pass(MemoryContext loop_ctx)
 		return next;			/* a full batch: fire the rest first */
 	if (!planned || fire_retry_ms > 0)
 		next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
+
+	/*
+	 * A fire step that failed is tried again after its delay, not as soon
+	 * as the plan step finds the jobs it could not fire due: else a fire
+	 * step that keeps failing would spin, logging its error.
+	 */
+	if (fire_retry_ms > 0)
+		next = Max(next, TimestampTzPlusMilliseconds(sj_now(), fire_retry_ms));
 	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return next;
