@@ -372,9 +372,9 @@ scheduler_pass(MemoryContext loop_ctx)
 		next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
 
 	/*
-	 * A fire step that failed is tried again after its delay, not as soon
-	 * as the plan step finds the jobs it could not fire due: else a fire
-	 * step that keeps failing would spin, logging its error.
+	 * A fire step that failed is tried again after its delay, not as soon as
+	 * the plan step finds the jobs it could not fire due: else a fire step
+	 * that keeps failing would spin, logging its error.
 	 */
 	if (fire_retry_ms > 0)
 		next = Max(next, TimestampTzPlusMilliseconds(sj_now(), fire_retry_ms));
