@@ -71,6 +71,15 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 	return job;
 }
 
+/* Whether the extension's schema has a table of this name. */
+static bool
+has_table(const char *relname)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+
+	return OidIsValid(nspid) && OidIsValid(get_relname_relid(relname, nspid));
+}
+
 /*
  * sj_has_acknowledged_channels
  *		Whether the installed version has acknowledged channels (0.3.0 on):
@@ -80,10 +89,7 @@ sj_job_from_spi_row(uint64 row, MemoryContext mcxt)
 bool
 sj_has_acknowledged_channels(void)
 {
-	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
-
-	return OidIsValid(nspid) &&
-		OidIsValid(get_relname_relid("channel_settings", nspid));
+	return has_table("channel_settings");
 }
 
 /*
@@ -94,8 +100,5 @@ sj_has_acknowledged_channels(void)
 bool
 sj_has_schedules(void)
 {
-	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
-
-	return OidIsValid(nspid) &&
-		OidIsValid(get_relname_relid("schedule_rules", nspid));
+	return has_table("schedule_rules");
 }

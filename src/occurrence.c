@@ -95,7 +95,7 @@ typedef struct SjChange
 	const char *error;			/* NULL: unchanged */
 } SjChange;
 
-static SPIPlanPtr lock_plans[2];
+static SPIPlanPtr rules_plans[3];
 static SPIPlanPtr apply_plan = NULL;
 static SPIPlanPtr concurrent_plan = NULL;
 
@@ -109,10 +109,19 @@ static SPIPlanPtr concurrent_plan = NULL;
  * that pauses its schedule must not stop the firing of everyone's jobs):
  * they skip it, and the schedule is repaired later (sj_repair_schedules).
  */
-#define LOCK_SQL(how) \
+typedef enum RulesLocking
+{
+	RULES_LOCK,					/* wait for them */
+	RULES_SKIP_LOCKED,			/* those no other transaction holds */
+	RULES_UNLOCKED				/* read only (current_job()) */
+} RulesLocking;
+
+#define RULES_SQL(how) \
 "SELECT " RULE_COLUMNS " FROM scheduled_jobs.schedule_rules " \
-"WHERE id OPERATOR(pg_catalog.=) ANY ($1) ORDER BY id FOR UPDATE" how
-static const char *const lock_sql[2] = {LOCK_SQL(""), LOCK_SQL(" SKIP LOCKED")};
+"WHERE id OPERATOR(pg_catalog.=) ANY ($1) ORDER BY id" how
+static const char *const rules_sql[3] = {
+	RULES_SQL(" FOR UPDATE"), RULES_SQL(" FOR UPDATE SKIP LOCKED"), RULES_SQL("")
+};
 
 /*
  * Apply the changes: insert each next occurrence as a job (run_at its
@@ -498,7 +507,7 @@ apply_changes(SjChange *c, int n)
 		sj_wake_scheduler_at_commit(earliest);
 }
 
-/* SPI rows of lock_sql as SjRules, in the caller's context. */
+/* SPI rows of rules_sql as SjRules, in the caller's context. */
 typedef struct RuleSet
 {
 	SjRule	  **rules;
@@ -519,9 +528,9 @@ collect_rules(void *arg)
 	MemoryContextSwitchTo(old);
 }
 
-/* Lock and read the rules of the schedules of ids (skip_locked: those free). */
+/* Read (and lock, by how) the rules of the schedules of ids. */
 static RuleSet
-lock_rules(int64 *ids, int n, bool skip_locked)
+read_rules(const int64 *ids, int n, RulesLocking how)
 {
 	Oid			argtypes[1] = {INT8ARRAYOID};
 	Datum		values[1];
@@ -532,8 +541,8 @@ lock_rules(int64 *ids, int n, bool skip_locked)
 		e[i] = Int64GetDatum(ids[i]);
 	values[0] = PointerGetDatum(construct_array(e, n, INT8OID, sizeof(int64),
 												true, TYPALIGN_DOUBLE));
-	sj_owner_execute(&lock_plans[skip_locked], lock_sql[skip_locked], 1,
-					 argtypes, values, NULL, 0, collect_rules, &set);
+	sj_owner_execute(&rules_plans[how], rules_sql[how], 1, argtypes, values,
+					 NULL, 0, collect_rules, &set);
 	return set;
 }
 
@@ -542,7 +551,7 @@ lock_rules(int64 *ids, int n, bool skip_locked)
  *		The occurrences occ[0..n) fired, finished, expired or were cancelled
  *		in the current transaction: materialise the next occurrence of each
  *		schedule whose job_id names it, by its policies.  Sets each one's
- *		schedule_name (NULL if the schedule is gone) and missed.  Inside a
+ *		missed.  Inside a
  *		transaction; SPI connections of its own.
  */
 void
@@ -556,14 +565,13 @@ sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 
 	for (int i = 0; i < n; i++)
 		ids[i] = occ[i].schedule_id;
-	set = lock_rules(ids, n, !wait);
+	set = read_rules(ids, n, wait ? RULES_LOCK : RULES_SKIP_LOCKED);
 
 	for (int i = 0; i < n; i++)
 	{
 		SjOccurrence *o = &occ[i];
 		SjRule	   *r = NULL;
 
-		o->schedule_name = NULL;
 		o->missed = 0;
 		for (int k = 0; k < set.n; k++)
 			if (set.rules[k]->id == o->schedule_id)
@@ -579,7 +587,6 @@ sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 				sj_repair_schedules_at_commit();
 			continue;
 		}
-		o->schedule_name = r->name;
 		if (r->job_id != o->job_id)
 		{
 			/*
@@ -632,7 +639,8 @@ bool
 sj_start_schedule(int64 schedule_id, TimestampTz after,
 				  TimestampTz skipped_since, bool wait)
 {
-	RuleSet		set = lock_rules(&schedule_id, 1, !wait);
+	RuleSet		set = read_rules(&schedule_id, 1,
+								 wait ? RULES_LOCK : RULES_SKIP_LOCKED);
 	SjRule	   *r;
 	SjChange	c;
 
@@ -753,7 +761,7 @@ collect_stalled(void *arg)
 static bool
 repair_schedule(const Stalled *st, TimestampTz now)
 {
-	RuleSet		set = lock_rules((int64 *) &st->id, 1, true);
+	RuleSet		set = read_rules(&st->id, 1, RULES_SKIP_LOCKED);
 	SjRule	   *r;
 	SjChange	c;
 	int64		missed = 0;
@@ -812,9 +820,6 @@ sj_repair_schedules(void)
 	return complete;
 }
 
-/* The rule of schedule $1, unlocked. */
-static SPIPlanPtr read_rule_plan = NULL;
-
 /*
  * sj_occurrence_info
  *		For current_job(): the name of schedule_id (NULL if it is gone) and,
@@ -825,19 +830,10 @@ char *
 sj_occurrence_info(int64 schedule_id, TimestampTz occurrence_at,
 				   TimestampTz started_at, int64 *missed)
 {
-	Oid			argtypes[1] = {INT8ARRAYOID};
-	Datum		values[1];
-	Datum		e[1] = {Int64GetDatum(schedule_id)};
-	RuleSet		set = {NULL, 0, CurrentMemoryContext};
+	RuleSet		set = read_rules(&schedule_id, 1, RULES_UNLOCKED);
 	TimestampTz unused;
 
 	*missed = 0;
-	values[0] = PointerGetDatum(construct_array(e, 1, INT8OID, sizeof(int64),
-												true, TYPALIGN_DOUBLE));
-	sj_owner_execute(&read_rule_plan,
-					 "SELECT " RULE_COLUMNS " FROM scheduled_jobs.schedule_rules "
-					 "WHERE id OPERATOR(pg_catalog.=) ANY ($1)",
-					 1, argtypes, values, NULL, 0, collect_rules, &set);
 	if (set.n == 0)
 		return NULL;
 	if (set.rules[0]->catch_up == 'l')

@@ -32,7 +32,6 @@ typedef struct SjOccurrence
 	SjOccurrenceEvent event;
 	const char *error;			/* SJ_OCC_FAILED: its last error */
 	/* out */
-	char	   *schedule_name;	/* NULL: the schedule is gone */
 	int64		missed;			/* SJ_OCC_FIRED: occurrences missed before it
 								 * that it stands for (catch_up latest) */
 } SjOccurrence;
