@@ -177,7 +177,6 @@ read_settings(void)
 	SjDbSlot   *slot = &SjShmem->dbs[my_dbslot];
 	bool		isnull;
 
-	slot->reload = false;
 	if (paused_plan == NULL)
 		paused_plan = sj_prepare(db_paused_sql, 1, argtypes);
 	if (SPI_execute_plan(paused_plan, values, NULL, true, 1) != SPI_OK_SELECT)
@@ -251,9 +250,21 @@ fire_step(MemoryContext mcxt)
 	int			fired = 0;
 	TimestampTz next = DT_NOEND;
 
+	/*
+	 * A settings change (ALTER DATABASE ... SET) sets reload after it
+	 * commits: take it before the snapshot of the step, which must see the
+	 * change.  Taken inside, a change that commits between the snapshot and
+	 * the read would be lost until the next one.
+	 */
+	if (SjShmem->dbs[my_dbslot].reload)
+	{
+		SjShmem->dbs[my_dbslot].reload = false;
+		settings_stale = true;
+		pg_memory_barrier();
+	}
 	begin_step();
 	check_extension();
-	if (settings_stale || SjShmem->dbs[my_dbslot].reload)
+	if (settings_stale)
 		read_settings();
 	if (!started)
 	{

@@ -9,7 +9,9 @@ use DBI;
 use Exporter 'import';
 use Time::HiRes qw(time);
 
-our @EXPORT = qw(connect_db poll consumers_exactly_once);
+use IO::Socket::INET;
+
+our @EXPORT = qw(connect_db poll free_port consumers_exactly_once);
 
 # connect_db($db): a connection in autocommit mode that raises on error;
 # retried for up to 10 s while the server is not ready (e.g. in crash
@@ -39,6 +41,28 @@ sub poll
 		return sprintf('%.3f', time - $start) if $check->();
 		return undef if time > $start + $seconds;
 		select(undef, undef, undef, 0.01);
+	}
+}
+
+# free_port($port): the first port from $port up that nobody uses on
+# 127.0.0.1: bound here, then let go for a server to bind (with
+# SO_REUSEADDR, as servers bind, so that connections of an earlier run in
+# TIME_WAIT do not count).  A connection attempt would not do: it misses a
+# client's connection whose ephemeral local port that is, which makes the
+# server's bind fail.
+sub free_port
+{
+	my ($port) = @_;
+	while (1)
+	{
+		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Proto => 'tcp',
+			Listen => 1, ReuseAddr => 1);
+		if ($s)
+		{
+			close($s);
+			return $port;
+		}
+		$port++;
 	}
 }
 

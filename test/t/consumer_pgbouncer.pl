@@ -13,15 +13,20 @@ use IO::Socket::INET;
 
 my $repo = $ENV{SJ_REPO} // "$FindBin::RealBin/../..";
 my $dir = ($ENV{TESTDIR} // '/tmp') . "/pgbouncer";
-mkdir $dir;
 my $db = 'sj_consumer_bouncer';
 
-# a free port
-my $port = 56600;
-$port++ while IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp');
+mkdir $dir or die "$dir: $!" unless -d $dir;
+open(my $users, '>', "$dir/userlist.txt") or die "$dir/userlist.txt: $!";
+print $users qq{"$ENV{PGUSER}" ""\n};
+close($users);
 
-open(my $ini, '>', "$dir/pgbouncer.ini") or die "$dir/pgbouncer.ini: $!";
-print $ini <<EOINI;
+# Start pgbouncer on a free port; if it does not listen within 10 s (its
+# bind can still lose a race for the port), show its log and try the next.
+sub start_pgbouncer
+{
+	my ($port) = @_;
+	open(my $ini, '>', "$dir/pgbouncer.ini") or die "$dir/pgbouncer.ini: $!";
+	print $ini <<EOINI;
 [databases]
 $db = host=$ENV{PGHOST} port=$ENV{PGPORT} dbname=$db
 [pgbouncer]
@@ -38,15 +43,24 @@ pidfile = $dir/pgbouncer.pid
 ignore_startup_parameters = extra_float_digits
 admin_users = $ENV{PGUSER}
 EOINI
-close($ini);
-open(my $users, '>', "$dir/userlist.txt") or die;
-print $users qq{"$ENV{PGUSER}" ""\n};
-close($users);
-
-system('/usr/sbin/pgbouncer', '-d', "$dir/pgbouncer.ini") == 0 or BAIL_OUT('could not start pgbouncer');
+	close($ini);
+	system('/usr/sbin/pgbouncer', '-d', "$dir/pgbouncer.ini") == 0 or return 0;
+	return 1 if poll(10, sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') });
+	diag("pgbouncer did not listen on 127.0.0.1:$port; its log:\n" . `cat '$dir/pgbouncer.log' 2>&1`);
+	system("kill \$(cat '$dir/pgbouncer.pid' 2>/dev/null) 2>/dev/null");
+	return 0;
+}
 END { system("kill \$(cat '$dir/pgbouncer.pid' 2>/dev/null) 2>/dev/null") if $dir; }
-my $up = poll(10, sub { IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port, Proto => 'tcp') });
-ok($up, "pgbouncer listens on 127.0.0.1:$port (transaction pooling)");
+
+my $port = 56600;
+my $up = 0;
+for my $attempt (1 .. 5)
+{
+	$port = free_port($port);
+	last if ($up = start_pgbouncer($port));
+	$port++;
+}
+ok($up, "pgbouncer listens on 127.0.0.1:$port (transaction pooling)") or do { done_testing(); exit; };
 
 consumers_exactly_once(name => 'pgbouncer', db => $db, port => $port, consumers => 3, command => sub {
 	$ENV{PGAPPNAME} = 'sjc_consumer';

@@ -155,25 +155,6 @@ $dbh->do(q{SELECT scheduled_jobs.schedule_job(now() - interval '30 seconds', cha
 
 # --- the exporter --------------------------------------------------------
 
-# A port nobody listens on: bind it, then let it go for the exporter (with
-# SO_REUSEADDR, as the exporter binds, so that connections of an earlier
-# run in TIME_WAIT do not count).
-sub free_port
-{
-	my ($port) = @_;
-	while (1)
-	{
-		my $s = IO::Socket::INET->new(LocalAddr => '127.0.0.1', LocalPort => $port, Proto => 'tcp',
-			Listen => 1, ReuseAddr => 1);
-		if ($s)
-		{
-			close($s);
-			return $port;
-		}
-		$port++;
-	}
-}
-
 my $http = HTTP::Tiny->new(timeout => 10);
 my ($port, $url);
 my $try_port = ($ENV{PGPORT} // 5432) + 1;
