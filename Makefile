@@ -32,6 +32,8 @@ OBJS = \
 	src/command.o \
 	src/occurrence.o \
 	src/retention.o \
+	src/histogram.o \
+	src/stats.o \
 	src/status.o \
 	src/schedule.o \
 	src/executor.o \
@@ -49,7 +51,7 @@ DATA = sql/$(EXTENSION)--0.1.0.sql sql/$(EXTENSION)--0.2.0.sql sql/$(EXTENSION)-
 # extension; initdb refuses root, so run it as another user.  TEMP_INSTANCE=
 # (empty) runs them on the server of PGHOST/PGPORT instead, which must
 # preload the library: test/run.sh does so on its shared cluster.
-REGRESS = schedule_api cron schedules roles channels upgrade
+REGRESS = schedule_api cron schedules roles channels stats upgrade
 TEMP_INSTANCE ?= tmp_check
 REGRESS_OPTS = --load-extension=$(EXTENSION)
 ifneq ($(TEMP_INSTANCE),)

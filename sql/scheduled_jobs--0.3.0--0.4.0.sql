@@ -343,3 +343,255 @@ AS 'MODULE_PATHNAME', 'sj_status';
 COMMENT ON FUNCTION scheduled_jobs.status() IS
 	'the workers of this database: scheduler pid, state, last pass and next wake-up; due jobs not fired yet and the oldest; executors running, idle and at most; NOTIFY queue usage; paused; the last error of a worker';
 REVOKE ALL ON FUNCTION scheduled_jobs.status() FROM PUBLIC;
+
+-- Statistics (0.4.0).  Whoever moves a job to job_history counts it
+-- (src/stats.c) in a row of job_stats per target, schedule, writer and 10
+-- seconds; the scheduler folds those rows into minute and hour rows and
+-- deletes hour rows older than a day.  The view stats reads them.
+CREATE FUNCTION scheduled_jobs.histogram_merge(a bytea, b bytea)
+RETURNS bytea
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sj_histogram_merge';
+COMMENT ON FUNCTION scheduled_jobs.histogram_merge(bytea, bytea) IS
+	'the histogram of durations (job_stats.lag, job_stats.run) of both; NULL is empty';
+CREATE AGGREGATE scheduled_jobs.histogram_sum(bytea) (
+	SFUNC = scheduled_jobs.histogram_merge,
+	STYPE = bytea,
+	COMBINEFUNC = scheduled_jobs.histogram_merge,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE scheduled_jobs.histogram_sum(bytea) IS
+	'the histogram of durations of all the rows';
+CREATE FUNCTION scheduled_jobs.histogram_percentile(histogram bytea, fraction float8)
+RETURNS interval
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sj_histogram_percentile';
+COMMENT ON FUNCTION scheduled_jobs.histogram_percentile(bytea, float8) IS
+	'the duration under which that fraction (0 to 1) of the histogram''s durations falls, within 12.5%';
+
+CREATE TABLE scheduled_jobs.job_stats (
+	bucket timestamptz NOT NULL,
+	seconds integer NOT NULL,
+	kind text NOT NULL,
+	target text NOT NULL,
+	schedule_id bigint NOT NULL,
+	writer integer NOT NULL,
+	fired bigint NOT NULL,
+	succeeded bigint NOT NULL,
+	failed bigint NOT NULL,
+	cancelled bigint NOT NULL,
+	expired bigint NOT NULL,
+	dead bigint NOT NULL,
+	lag bytea,
+	lag_max interval,
+	run bytea,
+	run_max interval,
+	last_error text,
+	last_error_at timestamptz,
+	PRIMARY KEY (bucket, seconds, kind, target, schedule_id, writer)
+) WITH (fillfactor = 50);
+-- (room on the page: a row is updated in place while its 10 seconds last)
+ALTER TABLE scheduled_jobs.job_stats SET (autovacuum_vacuum_scale_factor = 0,
+	autovacuum_vacuum_threshold = 1000, autovacuum_analyze_scale_factor = 0.05);
+COMMENT ON TABLE scheduled_jobs.job_stats IS
+	'finished jobs counted per target, schedule, writer and time bucket; read it through scheduled_jobs.stats';
+COMMENT ON COLUMN scheduled_jobs.job_stats.bucket IS 'start of the time bucket, by finished_at';
+COMMENT ON COLUMN scheduled_jobs.job_stats.seconds IS
+	'width of the bucket: 10 seconds, folded into 60 after a minute and into 3600 after an hour; deleted after a day';
+COMMENT ON COLUMN scheduled_jobs.job_stats.kind IS 'channel, procedure or command';
+COMMENT ON COLUMN scheduled_jobs.job_stats.target IS
+	'the channel, the procedure, or the first 200 characters of the command';
+COMMENT ON COLUMN scheduled_jobs.job_stats.schedule_id IS 'the schedule of the jobs, 0 for one-off jobs';
+COMMENT ON COLUMN scheduled_jobs.job_stats.writer IS
+	'the proc number + 1 of the backend that wrote the row (0: folded), so that no two backends share a row';
+COMMENT ON COLUMN scheduled_jobs.job_stats.fired IS 'jobs that fired (NOTIFYed or called)';
+COMMENT ON COLUMN scheduled_jobs.job_stats.succeeded IS
+	'jobs that succeeded, were NOTIFYed on a plain channel, or acknowledged';
+COMMENT ON COLUMN scheduled_jobs.job_stats.failed IS 'jobs whose last attempt failed';
+COMMENT ON COLUMN scheduled_jobs.job_stats.cancelled IS 'jobs cancelled';
+COMMENT ON COLUMN scheduled_jobs.job_stats.expired IS 'jobs that reached their expires_at unfired';
+COMMENT ON COLUMN scheduled_jobs.job_stats.dead IS 'dead letters: last delivery unacknowledged';
+COMMENT ON COLUMN scheduled_jobs.job_stats.lag IS 'histogram of fired_at - run_at of the jobs that fired';
+COMMENT ON COLUMN scheduled_jobs.job_stats.lag_max IS 'the largest lag';
+COMMENT ON COLUMN scheduled_jobs.job_stats.run IS
+	'histogram of finished_at - fired_at of the procedure and command jobs that ran';
+COMMENT ON COLUMN scheduled_jobs.job_stats.run_max IS 'the longest run';
+COMMENT ON COLUMN scheduled_jobs.job_stats.last_error IS 'message of the last failed attempt';
+COMMENT ON COLUMN scheduled_jobs.job_stats.last_error_at IS 'when it failed';
+REVOKE ALL ON scheduled_jobs.job_stats FROM PUBLIC;
+
+CREATE VIEW scheduled_jobs.stats AS
+WITH r AS (
+	SELECT s.*,
+		(s.bucket OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.seconds))
+			OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval) AS m,
+		(s.bucket OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.seconds))
+			OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval) AS h
+	FROM scheduled_jobs.job_stats s
+	WHERE s.bucket OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '25 hours'::pg_catalog.interval)
+		AND (s.bucket OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.seconds))
+			OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 day'::pg_catalog.interval)
+),
+done AS (
+	SELECT CASE WHEN GROUPING(r.kind, r.target) OPERATOR(pg_catalog.=) 0 THEN r.kind
+			ELSE 'schedule' END AS kind,
+		COALESCE(r.target, '') AS target, COALESCE(r.schedule_id, 0) AS schedule_id,
+		pg_catalog.sum(r.fired) FILTER (WHERE r.m) AS fired_1m,
+		pg_catalog.sum(r.succeeded) FILTER (WHERE r.m) AS succeeded_1m,
+		pg_catalog.sum(r.failed) FILTER (WHERE r.m) AS failed_1m,
+		pg_catalog.sum(r.cancelled) FILTER (WHERE r.m) AS cancelled_1m,
+		pg_catalog.sum(r.expired) FILTER (WHERE r.m) AS expired_1m,
+		pg_catalog.sum(r.dead) FILTER (WHERE r.m) AS dead_1m,
+		scheduled_jobs.histogram_sum(r.lag) FILTER (WHERE r.m) AS lag_1m,
+		pg_catalog.max(r.lag_max) FILTER (WHERE r.m) AS lag_max_1m,
+		scheduled_jobs.histogram_sum(r.run) FILTER (WHERE r.m) AS run_1m,
+		pg_catalog.max(r.run_max) FILTER (WHERE r.m) AS run_max_1m,
+		pg_catalog.sum(r.fired) FILTER (WHERE r.h) AS fired_1h,
+		pg_catalog.sum(r.succeeded) FILTER (WHERE r.h) AS succeeded_1h,
+		pg_catalog.sum(r.failed) FILTER (WHERE r.h) AS failed_1h,
+		pg_catalog.sum(r.cancelled) FILTER (WHERE r.h) AS cancelled_1h,
+		pg_catalog.sum(r.expired) FILTER (WHERE r.h) AS expired_1h,
+		pg_catalog.sum(r.dead) FILTER (WHERE r.h) AS dead_1h,
+		scheduled_jobs.histogram_sum(r.lag) FILTER (WHERE r.h) AS lag_1h,
+		pg_catalog.max(r.lag_max) FILTER (WHERE r.h) AS lag_max_1h,
+		scheduled_jobs.histogram_sum(r.run) FILTER (WHERE r.h) AS run_1h,
+		pg_catalog.max(r.run_max) FILTER (WHERE r.h) AS run_max_1h,
+		pg_catalog.sum(r.fired) AS fired_1d,
+		pg_catalog.sum(r.succeeded) AS succeeded_1d,
+		pg_catalog.sum(r.failed) AS failed_1d,
+		pg_catalog.sum(r.cancelled) AS cancelled_1d,
+		pg_catalog.sum(r.expired) AS expired_1d,
+		pg_catalog.sum(r.dead) AS dead_1d,
+		scheduled_jobs.histogram_sum(r.lag) AS lag_1d,
+		pg_catalog.max(r.lag_max) AS lag_max_1d,
+		scheduled_jobs.histogram_sum(r.run) AS run_1d,
+		pg_catalog.max(r.run_max) AS run_max_1d,
+		(pg_catalog.array_agg(r.last_error ORDER BY r.last_error_at DESC)
+			FILTER (WHERE r.last_error_at IS NOT NULL))[1] AS last_error,
+		pg_catalog.max(r.last_error_at) AS last_error_at
+	FROM r
+	GROUP BY GROUPING SETS ((r.kind, r.target), (r.schedule_id))
+	HAVING GROUPING(r.kind, r.target) OPERATOR(pg_catalog.=) 0
+		OR r.schedule_id OPERATOR(pg_catalog.<>) 0
+),
+j AS (
+	SELECT CASE WHEN j.channel IS NOT NULL THEN 'channel' WHEN j.procedure IS NOT NULL THEN 'procedure'
+			ELSE 'command' END AS kind,
+		COALESCE(j.channel, j.procedure, pg_catalog.left(j.command, 200)) AS target,
+		COALESCE(j.schedule_id, 0) AS schedule_id, j.run_at, j.due_at
+	FROM scheduled_jobs.jobs j
+),
+pending AS (
+	SELECT CASE WHEN GROUPING(j.kind, j.target) OPERATOR(pg_catalog.=) 0 THEN j.kind
+			ELSE 'schedule' END AS kind,
+		COALESCE(j.target, '') AS target, COALESCE(j.schedule_id, 0) AS schedule_id,
+		pg_catalog.count(*) AS pending,
+		pg_catalog.min(j.run_at) FILTER (WHERE j.due_at IS NULL
+			AND j.run_at OPERATOR(pg_catalog.<=) pg_catalog.now()) AS oldest_due_at
+	FROM j
+	GROUP BY GROUPING SETS ((j.kind, j.target), (j.schedule_id))
+	HAVING GROUPING(j.kind, j.target) OPERATOR(pg_catalog.=) 0
+		OR j.schedule_id OPERATOR(pg_catalog.<>) 0
+)
+SELECT COALESCE(d.kind, p.kind) AS kind,
+	CASE WHEN COALESCE(d.kind, p.kind) OPERATOR(pg_catalog.=) 'schedule'
+		THEN COALESCE((SELECT r.name FROM scheduled_jobs.schedule_rules r
+			WHERE r.id OPERATOR(pg_catalog.=) COALESCE(d.schedule_id, p.schedule_id)),
+			'#' OPERATOR(pg_catalog.||) COALESCE(d.schedule_id, p.schedule_id))
+		ELSE COALESCE(d.target, p.target) END AS target,
+	COALESCE(d.fired_1m, 0)::bigint AS fired_1m,
+	COALESCE(d.succeeded_1m, 0)::bigint AS succeeded_1m,
+	COALESCE(d.failed_1m, 0)::bigint AS failed_1m,
+	COALESCE(d.cancelled_1m, 0)::bigint AS cancelled_1m,
+	COALESCE(d.expired_1m, 0)::bigint AS expired_1m,
+	COALESCE(d.dead_1m, 0)::bigint AS dead_1m,
+	LEAST(scheduled_jobs.histogram_percentile(d.lag_1m, 0.5), d.lag_max_1m) AS lag_p50_1m,
+	LEAST(scheduled_jobs.histogram_percentile(d.lag_1m, 0.99), d.lag_max_1m) AS lag_p99_1m,
+	d.lag_max_1m,
+	LEAST(scheduled_jobs.histogram_percentile(d.run_1m, 0.5), d.run_max_1m) AS run_p50_1m,
+	LEAST(scheduled_jobs.histogram_percentile(d.run_1m, 0.99), d.run_max_1m) AS run_p99_1m,
+	d.run_max_1m,
+	COALESCE(d.fired_1h, 0)::bigint AS fired_1h,
+	COALESCE(d.succeeded_1h, 0)::bigint AS succeeded_1h,
+	COALESCE(d.failed_1h, 0)::bigint AS failed_1h,
+	COALESCE(d.cancelled_1h, 0)::bigint AS cancelled_1h,
+	COALESCE(d.expired_1h, 0)::bigint AS expired_1h,
+	COALESCE(d.dead_1h, 0)::bigint AS dead_1h,
+	LEAST(scheduled_jobs.histogram_percentile(d.lag_1h, 0.5), d.lag_max_1h) AS lag_p50_1h,
+	LEAST(scheduled_jobs.histogram_percentile(d.lag_1h, 0.99), d.lag_max_1h) AS lag_p99_1h,
+	d.lag_max_1h,
+	LEAST(scheduled_jobs.histogram_percentile(d.run_1h, 0.5), d.run_max_1h) AS run_p50_1h,
+	LEAST(scheduled_jobs.histogram_percentile(d.run_1h, 0.99), d.run_max_1h) AS run_p99_1h,
+	d.run_max_1h,
+	COALESCE(d.fired_1d, 0)::bigint AS fired_1d,
+	COALESCE(d.succeeded_1d, 0)::bigint AS succeeded_1d,
+	COALESCE(d.failed_1d, 0)::bigint AS failed_1d,
+	COALESCE(d.cancelled_1d, 0)::bigint AS cancelled_1d,
+	COALESCE(d.expired_1d, 0)::bigint AS expired_1d,
+	COALESCE(d.dead_1d, 0)::bigint AS dead_1d,
+	LEAST(scheduled_jobs.histogram_percentile(d.lag_1d, 0.5), d.lag_max_1d) AS lag_p50_1d,
+	LEAST(scheduled_jobs.histogram_percentile(d.lag_1d, 0.99), d.lag_max_1d) AS lag_p99_1d,
+	d.lag_max_1d,
+	LEAST(scheduled_jobs.histogram_percentile(d.run_1d, 0.5), d.run_max_1d) AS run_p50_1d,
+	LEAST(scheduled_jobs.histogram_percentile(d.run_1d, 0.99), d.run_max_1d) AS run_p99_1d,
+	d.run_max_1d,
+	d.last_error,
+	d.last_error_at,
+	COALESCE(p.pending, 0) AS pending,
+	pg_catalog.now() OPERATOR(pg_catalog.-) p.oldest_due_at AS backlog_age
+FROM done d FULL JOIN pending p ON p.kind OPERATOR(pg_catalog.=) d.kind
+	AND p.target OPERATOR(pg_catalog.=) d.target AND p.schedule_id OPERATOR(pg_catalog.=) d.schedule_id;
+COMMENT ON VIEW scheduled_jobs.stats IS
+	'one row per target (channel, procedure, command, schedule) with finished jobs in the last day or pending jobs: over the last minute (_1m), hour (_1h) and day (_1d), jobs fired, succeeded, failed, cancelled, expired and dead; lag (fired - due) and run time p50, p99 and max; the last error; pending jobs and the age of the oldest due but unfired';
+COMMENT ON COLUMN scheduled_jobs.stats.kind IS 'channel, procedure, command or schedule';
+COMMENT ON COLUMN scheduled_jobs.stats.target IS
+	'the channel, the procedure, the first 200 characters of the command, or the schedule''s name (#id once dropped)';
+COMMENT ON COLUMN scheduled_jobs.stats.fired_1m IS 'jobs fired (NOTIFYed or called) that finished in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.succeeded_1m IS
+	'jobs that succeeded, were NOTIFYed on a plain channel or acknowledged, in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.failed_1m IS 'jobs whose last attempt failed, in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.cancelled_1m IS 'jobs cancelled in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.expired_1m IS 'jobs that reached their expires_at unfired, in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.dead_1m IS 'dead letters of the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_p50_1m IS 'median lag (fired_at - run_at) of the jobs fired, in the last minute, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_p99_1m IS '99th percentile of the lag, in the last minute, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_max_1m IS 'the largest lag, in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.run_p50_1m IS
+	'median run time (finished_at - fired_at) of procedure and command jobs, in the last minute, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.run_p99_1m IS '99th percentile of the run time, in the last minute, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.run_max_1m IS 'the longest run, in the last minute';
+COMMENT ON COLUMN scheduled_jobs.stats.fired_1h IS 'jobs fired (NOTIFYed or called) that finished in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.succeeded_1h IS
+	'jobs that succeeded, were NOTIFYed on a plain channel or acknowledged, in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.failed_1h IS 'jobs whose last attempt failed, in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.cancelled_1h IS 'jobs cancelled in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.expired_1h IS 'jobs that reached their expires_at unfired, in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.dead_1h IS 'dead letters of the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_p50_1h IS 'median lag (fired_at - run_at) of the jobs fired, in the last hour, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_p99_1h IS '99th percentile of the lag, in the last hour, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_max_1h IS 'the largest lag, in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.run_p50_1h IS
+	'median run time (finished_at - fired_at) of procedure and command jobs, in the last hour, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.run_p99_1h IS '99th percentile of the run time, in the last hour, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.run_max_1h IS 'the longest run, in the last hour';
+COMMENT ON COLUMN scheduled_jobs.stats.fired_1d IS 'jobs fired (NOTIFYed or called) that finished in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.succeeded_1d IS
+	'jobs that succeeded, were NOTIFYed on a plain channel or acknowledged, in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.failed_1d IS 'jobs whose last attempt failed, in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.cancelled_1d IS 'jobs cancelled in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.expired_1d IS 'jobs that reached their expires_at unfired, in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.dead_1d IS 'dead letters of the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_p50_1d IS 'median lag (fired_at - run_at) of the jobs fired, in the last day, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_p99_1d IS '99th percentile of the lag, in the last day, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.lag_max_1d IS 'the largest lag, in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.run_p50_1d IS
+	'median run time (finished_at - fired_at) of procedure and command jobs, in the last day, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.run_p99_1d IS '99th percentile of the run time, in the last day, within 12.5%';
+COMMENT ON COLUMN scheduled_jobs.stats.run_max_1d IS 'the longest run, in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.last_error IS 'message of the last failed attempt in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.last_error_at IS 'when it failed';
+COMMENT ON COLUMN scheduled_jobs.stats.pending IS 'jobs pending now (in flight on an acknowledged channel included)';
+COMMENT ON COLUMN scheduled_jobs.stats.backlog_age IS
+	'age of the oldest job due but not fired (a procedure job running now counts until it finishes); NULL: none';
+REVOKE ALL ON scheduled_jobs.stats FROM PUBLIC;
+GRANT SELECT ON scheduled_jobs.stats TO pg_monitor;

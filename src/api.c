@@ -37,6 +37,7 @@
 #include "insert.h"
 #include "job.h"
 #include "occurrence.h"
+#include "stats.h"
 #include "owner_sql.h"
 #include "shmem.h"
 #include "target.h"
@@ -484,6 +485,7 @@ read_cancel_result(void *arg)
 	r->n = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 	if (desc->natts < 4)
 		return;
+	sj_stats_count_cancelled(tup, desc, 5);
 	d = SPI_getbinval(tup, desc, 2, &isnull);
 	if (isnull)
 		return;

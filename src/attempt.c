@@ -24,6 +24,7 @@
 #include "job.h"
 #include "occurrence.h"
 #include "shmem.h"
+#include "stats.h"
 #include "worker.h"
 
 static SPIPlanPtr succeeded_plans[2];
@@ -37,6 +38,8 @@ static SPIPlanPtr exists_plan = NULL;
 /*
  * The statements that move jobs to job_history, by the columns they keep:
  * [0] those of every version, [1] those of 0.4.0 on (sj_has_schedules).
+ * Those of jobs that ran return id and finished_at: stats measure the run
+ * as job_history records it (finished_at_of).
  */
 
 /* The jobs of $1 succeeded, in the transaction that started at $2. */
@@ -47,7 +50,8 @@ static SPIPlanPtr exists_plan = NULL;
 "  state, fired_at, finished_at) " \
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
 "  attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, last_error_data" extra ", " \
-"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() FROM done"
+"  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() FROM done " \
+"RETURNING id, finished_at"
 static const char *const succeeded_sql[2] = {
 	SUCCEEDED_SQL(SJ_JOB_COLUMNS, ""),
 	SUCCEEDED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at, command")
@@ -68,7 +72,8 @@ static const char *const succeeded_sql[2] = {
 "  d.attempts OPERATOR(pg_catalog.+) 1, d.created_at, d.last_error, d.last_error_data" extra ", " \
 "  " SJ_STATE_SUCCEEDED ", $2, pg_catalog.clock_timestamp() " \
 "FROM done d LEFT JOIN ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($3)) AS k(id, job_key) " \
-"  ON k.id OPERATOR(pg_catalog.=) d.id"
+"  ON k.id OPERATOR(pg_catalog.=) d.id " \
+"RETURNING id, finished_at"
 static const char *const succeeded_keyed_sql[2] = {
 	SUCCEEDED_KEYED_SQL(SJ_JOB_COLUMNS, ""),
 	SUCCEEDED_KEYED_SQL(SJ_JOB_COLUMNS_0_4,
@@ -86,7 +91,8 @@ static const char *const succeeded_keyed_sql[2] = {
 "  state, fired_at, finished_at) " \
 "SELECT id, run_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
 "  attempts OPERATOR(pg_catalog.+) 1, created_at, $3, $4" extra ", " \
-"  " SJ_STATE_FAILED ", $2, pg_catalog.clock_timestamp() FROM done"
+"  " SJ_STATE_FAILED ", $2, pg_catalog.clock_timestamp() FROM done " \
+"RETURNING id, finished_at"
 static const char *const failed_sql[2] = {
 	FAILED_SQL(SJ_JOB_COLUMNS, ""),
 	FAILED_SQL(SJ_JOB_COLUMNS_0_4, ", schedule_id, occurrence_at, expires_at, command")
@@ -113,6 +119,26 @@ static const char *const lost_sql =
 "SELECT * FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1 FOR UPDATE SKIP LOCKED";
 static const char *const exists_sql =
 "SELECT 1 FROM scheduled_jobs.jobs WHERE id OPERATOR(pg_catalog.=) $1";
+
+/*
+ * The finished_at that the statement just run returned for job id; 0 if
+ * it did not move the job.
+ */
+static TimestampTz
+finished_at_of(int64 id)
+{
+	bool		isnull;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+
+		if (DatumGetInt64(SPI_getbinval(tup, SPI_tuptable->tupdesc, 1, &isnull)) == id)
+			return DatumGetTimestampTz(SPI_getbinval(tup, SPI_tuptable->tupdesc, 2,
+													 &isnull));
+	}
+	return 0;
+}
 
 /*
  * Delay before attempt n + 1 after n failed attempts: exponential, jittered.
@@ -209,6 +235,7 @@ sj_record_expired(SjJob *job)
 		expired_plan = sj_prepare(expired_sql, 1, argtypes);
 	if (SPI_execute_plan(expired_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not expire job " INT64_FORMAT, job->id);
+	sj_stats_count_job(job, SJ_END_EXPIRED, false, 0, NULL);
 	advance_schedules(list_make1(job), SJ_OCC_EXPIRED, NULL);
 	ereport(LOG,
 			(errmsg("scheduled_jobs job " INT64_FORMAT " (%s %s) expired unrun: its expires_at passed before it could start",
@@ -233,7 +260,8 @@ static const char *const outside_started_sql =
 /* It ended: $1 id, $2 state, $3 last_error, $4 last_error_data. */
 static const char *const outside_finished_sql =
 "UPDATE scheduled_jobs.job_history SET state = $2, finished_at = pg_catalog.clock_timestamp(), "
-"  last_error = $3, last_error_data = $4 WHERE id OPERATOR(pg_catalog.=) $1";
+"  last_error = $3, last_error_data = $4 WHERE id OPERATOR(pg_catalog.=) $1 "
+"RETURNING id, finished_at";
 
 static SPIPlanPtr outside_started_plan = NULL;
 static SPIPlanPtr outside_finished_plan = NULL;
@@ -290,8 +318,10 @@ sj_record_outside_finished(SjJob *job, ErrorData *edata)
 	if (outside_finished_plan == NULL)
 		outside_finished_plan = sj_prepare(outside_finished_sql, 4, argtypes);
 	if (SPI_execute_plan(outside_finished_plan, values, nulls, false, 0) !=
-		SPI_OK_UPDATE)
+		SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
+	sj_stats_count_job(job, edata ? SJ_END_FAILED : SJ_END_SUCCEEDED, true,
+					   finished_at_of(job->id), edata ? edata->message : NULL);
 	advance_schedules(list_make1(job),
 					  edata ? SJ_OCC_FAILED : SJ_OCC_SUCCEEDED,
 					  edata ? edata->message : NULL);
@@ -333,7 +363,7 @@ sj_record_succeeded(List *jobs)
 		if (succeeded_plans[v] == NULL)
 			succeeded_plans[v] = sj_prepare(succeeded_sql[v], 2, argtypes);
 		if (SPI_execute_plan(succeeded_plans[v], values, NULL, false, 0) !=
-			SPI_OK_INSERT)
+			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not record succeeded jobs");
 	}
 	else
@@ -360,8 +390,16 @@ sj_record_succeeded(List *jobs)
 			succeeded_keyed_plans[v] = sj_prepare(succeeded_keyed_sql[v], 3,
 												  argtypes);
 		if (SPI_execute_plan(succeeded_keyed_plans[v], values, NULL, false, 0) !=
-			SPI_OK_INSERT)
+			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not record succeeded jobs");
+	}
+	foreach(lc, jobs)
+	{
+		SjJob	   *job = lfirst(lc);
+		TimestampTz finished_at = finished_at_of(job->id);
+
+		if (finished_at != 0)
+			sj_stats_count_job(job, SJ_END_SUCCEEDED, true, finished_at, NULL);
 	}
 	advance_schedules(jobs, SJ_OCC_SUCCEEDED, NULL);
 }
@@ -390,8 +428,10 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 		if (failed_plans[v] == NULL)
 			failed_plans[v] = sj_prepare(failed_sql[v], 4, argtypes);
 		if (SPI_execute_plan(failed_plans[v], values, NULL, false, 0) !=
-			SPI_OK_INSERT)
+			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
+		sj_stats_count_job(job, SJ_END_FAILED, true, finished_at_of(job->id),
+						   edata->message);
 		advance_schedules(list_make1(job), SJ_OCC_FAILED, edata->message);
 	}
 	else
@@ -408,6 +448,7 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 			elog(ERROR, "could not reschedule job " INT64_FORMAT, job->id);
 		/* the scheduler sleeps past the retry otherwise */
 		sj_wake_scheduler_at_commit(next);
+		sj_stats_count_job(job, SJ_END_RETRIED, false, 0, edata->message);
 	}
 	ereport(LOG,
 			(errmsg("scheduled_jobs job " INT64_FORMAT " (%s %s) attempt %d of %d failed with SQLSTATE %s%s: %s",

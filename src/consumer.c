@@ -36,6 +36,7 @@
 #include "job.h"
 #include "occurrence.h"
 #include "owner_sql.h"
+#include "stats.h"
 #include "shmem.h"
 
 PG_FUNCTION_INFO_V1(sj_ack);
@@ -74,9 +75,10 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
 
 /*
  * $1 job (with "ANY": an array of jobs), $2 caller: acknowledged, moved to
- * job_history.  How many: the INSERT's row count (no RETURNING to count).
+ * job_history.  Returns what stats count of each: channel, run_at,
+ * fired_at, and from 0.4.0 on the schedule.
  */
-#define ACK_SQL(op, cols, extra) \
+#define ACK_SQL(op, cols, extra, returning) \
 "WITH a AS (DELETE FROM scheduled_jobs.jobs j " \
 "  WHERE j.id OPERATOR(pg_catalog.=) " op "($1) AND " IN_FLIGHT MAY_ACT \
 "  RETURNING j.id, j.due_at, j.channel, j.procedure, j.payload, j.job_key, " \
@@ -85,17 +87,18 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
 "INSERT INTO scheduled_jobs.job_history (" cols ", state, fired_at, finished_at) " \
 "SELECT id, due_at, channel, procedure, payload, job_key, max_attempts, timeout_ms, owner, " \
 "  attempts, created_at, last_error, last_error_data" extra ", " SJ_STATE_ACKNOWLEDGED ", " \
-"  first_delivered_at, pg_catalog.statement_timestamp() FROM a"
+"  first_delivered_at, pg_catalog.statement_timestamp() FROM a " \
+"RETURNING channel, run_at, fired_at" returning
 #define EXTRA_0_4 ", schedule_id, occurrence_at, expires_at, command"
 
 /* [0.4.0 or later] */
 static const char *const ack_sql[2] = {
-	ACK_SQL("", SJ_JOB_COLUMNS, ""),
-	ACK_SQL("", SJ_JOB_COLUMNS_0_4, EXTRA_0_4)
+	ACK_SQL("", SJ_JOB_COLUMNS, "", ""),
+	ACK_SQL("", SJ_JOB_COLUMNS_0_4, EXTRA_0_4, ", schedule_id")
 };
 static const char *const ack_many_sql[2] = {
-	ACK_SQL("ANY", SJ_JOB_COLUMNS, ""),
-	ACK_SQL("ANY", SJ_JOB_COLUMNS_0_4, EXTRA_0_4)
+	ACK_SQL("ANY", SJ_JOB_COLUMNS, "", ""),
+	ACK_SQL("ANY", SJ_JOB_COLUMNS_0_4, EXTRA_0_4, ", schedule_id")
 };
 
 /*
@@ -346,6 +349,33 @@ count_rows(void *arg)
 	*(uint64 *) arg = SPI_processed;
 }
 
+/* The acknowledged jobs of ack_sql's rows: counted in stats; how many. */
+static void
+count_acknowledged(void *arg)
+{
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		bool		isnull;
+		int64		schedule_id = 0;
+
+		if (desc->natts > 3)
+		{
+			Datum		d = SPI_getbinval(tup, desc, 4, &isnull);
+
+			schedule_id = isnull ? 0 : DatumGetInt64(d);
+		}
+		sj_stats_count(SPI_getvalue(tup, desc, 1), NULL, NULL, schedule_id,
+					   SJ_END_SUCCEEDED,
+					   DatumGetTimestampTz(SPI_getbinval(tup, desc, 2, &isnull)),
+					   DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull)),
+					   0, NULL);
+	}
+	*(uint64 *) arg = SPI_processed;
+}
+
 /*
  * Run ack_sql (one job, an int8) or ack_many_sql (an int8[]) for the
  * caller.  Returns how many jobs it acknowledged.
@@ -357,7 +387,7 @@ acknowledge(SPIPlanPtr *plan, const char *sql, Oid argtype, Datum jobs)
 	Datum		values[2] = {jobs, ObjectIdGetDatum(GetUserId())};
 	uint64		n = 0;
 
-	consumer_execute(plan, sql, 2, argtypes, values, count_rows, &n);
+	consumer_execute(plan, sql, 2, argtypes, values, count_acknowledged, &n);
 	return n;
 }
 

@@ -55,6 +55,7 @@
 #include "inflight.h"
 #include "job.h"
 #include "shmem.h"
+#include "stats.h"
 #include "worker.h"
 
 /* The executor's own slot, and its database's slot index. */
@@ -459,6 +460,17 @@ record_failed_transaction(SjJob *job, ErrorData *edata, MemoryContext job_ctx)
 	MemoryContextSwitchTo(job_ctx);
 }
 
+/* An idle executor's wait: at most max_ms, and no longer than its counts keep. */
+static long
+stats_wait_ms(long max_ms)
+{
+	TimestampTz at = sj_stats_flush_at();
+
+	if (at == DT_NOEND)
+		return max_ms;
+	return Min(max_ms, Max((at - sj_now()) / 1000 + 1, 1));
+}
+
 /*
  * sj_executor_main
  *		Entry point of an executor.  main_arg is its global executor slot
@@ -502,6 +514,7 @@ sj_executor_main(Datum main_arg)
 	sj_inflight_attach(dboid, e);
 
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
+	sj_stats_defer();
 
 	/*
 	 * The search_path jobs see.  The executor's own SQL is schema-qualified
@@ -531,6 +544,13 @@ sj_executor_main(Datum main_arg)
 		MemoryContextSwitchTo(job_ctx);
 		PG_TRY();
 		{
+			/* the counts of the jobs run, a second after the first of them */
+			if (sj_stats_flush_at() <= sj_now())
+			{
+				StartTransactionCommand();
+				sj_stats_flush();
+				CommitTransactionCommand();
+			}
 			worked = run_jobs(job_ctx);
 		}
 		PG_CATCH();
@@ -567,10 +587,12 @@ sj_executor_main(Datum main_arg)
 		if (idle_since == 0)
 			idle_since = GetCurrentTimestamp();
 		else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(),
-											sj_executor_idle_timeout))
-			proc_exit(0);
+											sj_executor_idle_timeout) &&
+				 sj_stats_flush_at() == DT_NOEND)
+			proc_exit(0);		/* (with counts kept, after writing them) */
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 Max(sj_executor_idle_timeout, 1), PG_WAIT_EXTENSION);
+						 stats_wait_ms(Max(sj_executor_idle_timeout, 1)),
+						 PG_WAIT_EXTENSION);
 	}
 }

@@ -33,6 +33,7 @@
 #include "guc.h"
 #include "job.h"
 #include "occurrence.h"
+#include "stats.h"
 #include "worker.h"
 
 /* the last fire step failed: fire in subtransactions, halving on error */
@@ -130,7 +131,9 @@ static const char *const fire_ack_sql =
  * occurrence_at, for its schedule to go on (occurrence.c), and the name of
  * the schedule for the envelope.  due carries attempts, so that dead and
  * redo are decided there, before any row is looked up again (the rows are
- * locked by due: attempts cannot change in between).
+ * locked by due: attempts cannot change in between).  Every dead letter
+ * has a row, for stats: its channel and first delivery (deadline column)
+ * and its dead letter channel, NULL if none.
  */
 static const char *const fire_sql_0_4 =
 "WITH due AS ("
@@ -190,8 +193,8 @@ static const char *const fire_sql_0_4 =
 "    NULL::pg_catalog.timestamptz, schedule_id, occurrence_at FROM plain_h "
 "  UNION ALL SELECT 1, id, channel, job_key, due_at, payload::pg_catalog.text, attempts, run_at, "
 "    schedule_id, occurrence_at FROM redo "
-"  UNION ALL SELECT 2, id, dead_letter_channel, job_key, due_at, channel, attempts, NULL, NULL, NULL "
-"  FROM dead WHERE dead_letter_channel IS NOT NULL "
+"  UNION ALL SELECT 2, id, dead_letter_channel, job_key, due_at, channel, attempts, "
+"    first_delivered_at, schedule_id, NULL FROM dead "
 "  UNION ALL SELECT 3, id, channel, job_key, run_at, NULL, 0, NULL, schedule_id, occurrence_at "
 "  FROM gone) f "
 "ORDER BY 5, 2";
@@ -253,6 +256,32 @@ advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
 	return by_row;
 }
 
+/*
+ * Count a row of the firing statement (0.4.0) that finished its job in
+ * stats: fired on a plain channel, a dead letter (its channel in payload,
+ * its first delivery in the deadline column), expired.  A delivery on an
+ * acknowledged channel counts when it is acknowledged or dies.
+ */
+static void
+count_row(HeapTuple tup, TupleDesc desc, int kind, const char *channel,
+		  TimestampTz run_at, const char *payload, TimestampTz now)
+{
+	bool		isnull;
+	Datum		schedule = SPI_getbinval(tup, desc, 9, &isnull);
+	int64		schedule_id = isnull ? 0 : DatumGetInt64(schedule);
+
+	if (kind == KIND_FIRED)
+		sj_stats_count(channel, NULL, NULL, schedule_id, SJ_END_SUCCEEDED,
+					   run_at, GetCurrentTransactionStartTimestamp(), now, NULL);
+	else if (kind == KIND_DEAD)
+		sj_stats_count(payload, NULL, NULL, schedule_id, SJ_END_DEAD, run_at,
+					   DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull)),
+					   now, NULL);
+	else if (kind == KIND_EXPIRED)
+		sj_stats_count(channel, NULL, NULL, schedule_id, SJ_END_EXPIRED, run_at,
+					   0, now, NULL);
+}
+
 /* Fire up to limit due NOTIFY jobs.  Returns how many.  With SPI. */
 static int
 fire_batch(int limit)
@@ -267,8 +296,10 @@ fire_batch(int limit)
 	bool		ack;
 	bool		sched;
 	int			c;
+	TimestampTz now;
 
 	/* acknowledged channels exist from 0.3.0 on, schedules from 0.4.0 on */
+	now = GetCurrentTimestamp();
 	sched = sj_has_schedules();
 	ack = sched || sj_has_acknowledged_channels();
 	if (sched)
@@ -317,17 +348,21 @@ fire_batch(int limit)
 		/* the 0.2.0 statement has no kind: its rows are all plain */
 		c = ack ? 1 : 0;
 		kind = ack ? DatumGetInt32(SPI_getbinval(tup, desc, 1, &isnull)) : 0;
-		if (kind == KIND_EXPIRED)
-			continue;
 		id = DatumGetInt64(SPI_getbinval(tup, desc, c + 1, &isnull));
 		channel = SPI_getvalue(tup, desc, c + 2);
 		job_key = SPI_getvalue(tup, desc, c + 3);
 		run_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, c + 4, &isnull));
 		payload = SPI_getvalue(tup, desc, c + 5);
+		if (sched)
+			count_row(tup, desc, kind, channel, run_at, payload, now);
+		if (kind == KIND_EXPIRED)
+			continue;
 
 		resetStringInfo(&env);
 		if (kind == KIND_DEAD)
 		{
+			if (channel == NULL)
+				continue;		/* no dead letter channel */
 			sj_build_dead_letter_envelope(&env, id, payload, job_key,
 										  DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull)));
 			Async_Notify(channel, env.data);

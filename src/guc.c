@@ -27,6 +27,7 @@ int			sj_group_commit_size = 64;
 int			sj_clock_offset = 0;
 int			sj_history_retention = 7 * 86400;
 int			sj_failed_retention = 30 * 86400;
+bool		sj_track_stats = true;
 
 /*
  * sj_guc_init
@@ -123,6 +124,16 @@ sj_guc_init(void)
 							"0 keeps them forever.",
 							&sj_failed_retention, 30 * 86400, 0, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+
+	/*
+	 * PGC_SUSET: a role must not keep its jobs out of the statistics; ALTER
+	 * DATABASE ... SET works, and the workers follow a reload.
+	 */
+	DefineCustomBoolVariable("scheduled_jobs.track_stats",
+							 "Counts finished jobs in scheduled_jobs.stats.",
+							 "Off, jobs still reach job_history but the stats view sees none of them.",
+							 &sj_track_stats, true,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 
 	MarkGUCPrefixReserved(SJ_EXTENSION_NAME);
 }

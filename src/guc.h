@@ -18,6 +18,7 @@ extern int	sj_group_commit_size;
 extern int	sj_clock_offset;
 extern int	sj_history_retention;
 extern int	sj_failed_retention;
+extern bool sj_track_stats;
 
 extern void sj_guc_init(void);
 

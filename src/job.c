@@ -102,3 +102,14 @@ sj_has_schedules(void)
 {
 	return has_table("schedule_rules");
 }
+
+/*
+ * sj_has_stats
+ *		Whether the installed version keeps statistics (job_stats, 0.4.0
+ *		on).  Inside a transaction.
+ */
+bool
+sj_has_stats(void)
+{
+	return has_table("job_stats");
+}

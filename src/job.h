@@ -92,8 +92,10 @@ enum
  * Cancel the pending jobs that match cond: move them to job_history as
  * cancelled.  Returns one row: how many, and the ids, schedules and
  * occurrences of those that were occurrences of a schedule (0.4.0 on), for
- * their schedules to go on (occurrence.c).  (A count, not RETURNING, so that
- * a row limit on the statement can never cut the move short.)
+ * their schedules to go on (occurrence.c); then the channels, procedures,
+ * commands and schedules (0: none) of all, for stats
+ * (sj_stats_count_cancelled).  (A count, not RETURNING, so that a row
+ * limit on the statement can never cut the move short.)
  */
 #define SJ_CANCEL_JOBS_SQL_V(cols, cond, extra) \
 	"WITH c AS (DELETE FROM scheduled_jobs.jobs WHERE " cond \
@@ -107,7 +109,9 @@ enum
 	SJ_CANCEL_JOBS_SQL_V(SJ_JOB_COLUMNS_0_4, cond, \
 						 ", pg_catalog.array_agg(id) FILTER (WHERE schedule_id IS NOT NULL), " \
 						 "pg_catalog.array_agg(schedule_id) FILTER (WHERE schedule_id IS NOT NULL), " \
-						 "pg_catalog.array_agg(occurrence_at) FILTER (WHERE schedule_id IS NOT NULL)")
+						 "pg_catalog.array_agg(occurrence_at) FILTER (WHERE schedule_id IS NOT NULL), " \
+						 "pg_catalog.array_agg(channel), pg_catalog.array_agg(procedure), " \
+						 "pg_catalog.array_agg(command), pg_catalog.array_agg(COALESCE(schedule_id, 0))")
 
 /*
  * A job as a worker holds it while it runs or records it (in its own memory).
@@ -137,5 +141,6 @@ typedef struct SjJob
 extern SjJob *sj_job_from_spi_row(uint64 row, MemoryContext mcxt);
 extern bool sj_has_acknowledged_channels(void);
 extern bool sj_has_schedules(void);
+extern bool sj_has_stats(void);
 
 #endif							/* SJ_JOB_H */

@@ -45,6 +45,7 @@
 #include "retention.h"
 #include "scheduler.h"
 #include "shmem.h"
+#include "stats.h"
 #include "worker.h"
 
 /* Delays before retrying a step that failed (e.g. NOTIFY queue full). */
@@ -72,6 +73,7 @@ static bool planned = false;
 /* when to prune job_history next (retention.c), and the retry delay */
 static TimestampTz next_prune = 0;
 static int	prune_retry_ms = 0;
+static int	stats_retry_ms = 0;
 
 static SPIPlanPtr earliest_plan = NULL;
 static SPIPlanPtr paused_plan = NULL;
@@ -331,10 +333,21 @@ prune_step(MemoryContext mcxt)
 	begin_step();
 	pgstat_report_activity(STATE_RUNNING, "pruning job_history");
 	more = sj_prune_history();
+	more |= sj_stats_compact();
 	end_step();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return more ? sj_now() :
 		TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_INTERVAL_MS);
+}
+
+/* The statistics step: write the counts this process keeps (stats.c). */
+static TimestampTz
+stats_step(MemoryContext mcxt)
+{
+	begin_step();
+	sj_stats_flush();
+	end_step();
+	return DT_NOEND;
 }
 
 /*
@@ -424,6 +437,7 @@ sj_scheduler_main(Datum main_arg)
 	before_shmem_exit(scheduler_detach, (Datum) 0);
 
 	sj_worker_session_settings();
+	sj_stats_defer();
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs scheduler",
 									 ALLOCSET_DEFAULT_SIZES);
 	next_prune = 0;
@@ -450,6 +464,14 @@ sj_scheduler_main(Datum main_arg)
 		MemoryContextSwitchTo(loop_ctx);
 		MemoryContextReset(loop_ctx);
 		pg_atomic_write_u64(&slot->last_pass, (uint64) GetCurrentTimestamp());
+
+		/* the counts of the jobs fired, a second after the first of them */
+		if (sj_stats_flush_at() <= sj_now())
+		{
+			(void) run_step(stats_step, loop_ctx, &stats_retry_ms);
+			MemoryContextReset(loop_ctx);
+		}
+		next = Min(next, sj_stats_flush_at());
 
 		/* quiet, and time to prune: one batch, then look for due jobs again */
 		if (next > TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_QUIET_MS) &&

@@ -1,0 +1,657 @@
+/*
+ * stats.c
+ *		Statistics of finished jobs, per target, counted as they finish.
+ *
+ * Whoever moves a job to job_history counts it here (sj_stats_count), with
+ * what it already holds: the target, how the job ended, when it was due,
+ * fired and finished, the error.  Counts follow the transaction: those of
+ * a subtransaction that rolls back go with it, and they reach
+ * scheduled_jobs.job_stats only once the transaction that counted them
+ * commits.  A row of job_stats holds the counts, lag and run-time
+ * histograms (histogram.c) and last error of one target (its schedule
+ * apart) over 10 seconds, by one writer (the backend's proc number), so
+ * that two backends never wait for each other's row.
+ *
+ * Sessions (ack, cancel, ...) write their counts in the transaction that
+ * counted them, just before it commits: then job_stats agrees with
+ * job_history.  The workers keep theirs in memory and write them in a
+ * transaction of their own at most a second later (sj_stats_flush_at), so
+ * that statistics add no statement and no row lock to a firing
+ * transaction, the lag of a job least of all; a crash of the server loses
+ * that second of the workers' counts (job_history keeps every job).
+ *
+ * The scheduler folds the 10-second rows into minute rows once their minute
+ * is out of the last-minute window, those into hour rows once their hour
+ * is out of the last hour, and deletes hour rows older than a day
+ * (sj_stats_compact, between passes, as retention.c prunes): reading the
+ * view costs about a hundred rows per target whatever the rate.
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "common/hashfn.h"
+#include "mb/pg_wchar.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "storage/proc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "clock.h"
+#include "guc.h"
+#include "histogram.h"
+#include "job.h"
+#include "owner_sql.h"
+#include "stats.h"
+#include "worker.h"
+
+/* widths of the rows, in seconds */
+#define SJ_STATS_ROW_S 10
+#define SJ_STATS_MINUTE_S 60
+#define SJ_STATS_HOUR_S 3600
+#define SJ_STATS_DAY_S 86400
+
+/* how long a worker keeps its counts before it writes them */
+#define SJ_STATS_DEFER_MS 1000
+
+/* rows folded or deleted per statement of the compaction */
+#define SJ_STATS_COMPACT_BATCH 500
+
+/*
+ * a command's text is its target cut to this many characters, as the view
+ * cuts it to match pending jobs (a key of job_stats must fit in its index)
+ */
+#define SJ_STATS_COMMAND_CHARS 200
+
+/* The kinds of target, as job_stats.kind says them. */
+static const char *const kind_names[] = {"channel", "procedure", "command"};
+
+/*
+ * A row of job_stats as it builds up in memory: its key (hashed and
+ * compared by key_hash and key_match: target is a string) ...
+ */
+typedef struct StatsKey
+{
+	TimestampTz bucket;
+	int64		schedule_id;	/* 0: none */
+	int32		kind;			/* index into kind_names */
+	const char *target;
+} StatsKey;
+
+/* ... and its values. */
+typedef struct StatsRow
+{
+	StatsKey	key;
+	int64		counts[SJ_END_COUNT];
+	int64		fired;
+	int64		lag_max;		/* microseconds, -1: none */
+	int64		run_max;
+	SjHistogram lag;
+	SjHistogram run;
+	char	   *last_error;
+	TimestampTz last_error_at;
+} StatsRow;
+
+/* One job counted in the current transaction. */
+typedef struct StatsEvent
+{
+	StatsKey	key;
+	int			nest;			/* the transaction nesting level */
+	SjStatsEnd	end;
+	int64		lag;			/* microseconds, -1: never fired */
+	int64		run;			/* -1: not an executor job, or not run */
+	char	   *error;
+	TimestampTz at;
+} StatsEvent;
+
+/* the rows not written yet, in stats_cxt */
+static HTAB *rows = NULL;
+static MemoryContext stats_cxt = NULL;
+static TimestampTz first_kept = 0;	/* when rows got its first, 0: empty */
+
+/* the events of the current transaction, in events_cxt */
+static StatsEvent *events = NULL;
+static int	n_events = 0;
+static int	size_events = 0;
+static MemoryContext events_cxt = NULL;
+
+/* this backend is a worker: it keeps its counts (sj_stats_defer) */
+static bool deferred = false;
+
+/* rows were written in the current transaction: its end empties them */
+static bool writing = false;
+
+static bool callbacks_registered = false;
+
+static SPIPlanPtr write_plan = NULL;
+static SPIPlanPtr fold_plan = NULL;
+static SPIPlanPtr drop_plan = NULL;
+
+/* The columns of job_stats, in the order of the statements below. */
+#define STATS_COLUMNS \
+	"bucket, seconds, kind, target, schedule_id, writer, fired, succeeded, " \
+	"failed, cancelled, expired, dead, lag, lag_max, run, run_max, " \
+	"last_error, last_error_at"
+
+/* Adding a row's counts to those of the row it meets (s). */
+#define STATS_MERGE \
+	"fired = s.fired OPERATOR(pg_catalog.+) EXCLUDED.fired, " \
+	"succeeded = s.succeeded OPERATOR(pg_catalog.+) EXCLUDED.succeeded, " \
+	"failed = s.failed OPERATOR(pg_catalog.+) EXCLUDED.failed, " \
+	"cancelled = s.cancelled OPERATOR(pg_catalog.+) EXCLUDED.cancelled, " \
+	"expired = s.expired OPERATOR(pg_catalog.+) EXCLUDED.expired, " \
+	"dead = s.dead OPERATOR(pg_catalog.+) EXCLUDED.dead, " \
+	"lag = scheduled_jobs.histogram_merge(s.lag, EXCLUDED.lag), " \
+	"lag_max = GREATEST(s.lag_max, EXCLUDED.lag_max), " \
+	"run = scheduled_jobs.histogram_merge(s.run, EXCLUDED.run), " \
+	"run_max = GREATEST(s.run_max, EXCLUDED.run_max), " \
+	"last_error = CASE WHEN s.last_error_at IS NULL OR " \
+	"  EXCLUDED.last_error_at OPERATOR(pg_catalog.>=) s.last_error_at " \
+	"  THEN COALESCE(EXCLUDED.last_error, s.last_error) ELSE s.last_error END, " \
+	"last_error_at = GREATEST(s.last_error_at, EXCLUDED.last_error_at)"
+
+#define STATS_CONFLICT \
+	" ON CONFLICT (bucket, seconds, kind, target, schedule_id, writer) DO UPDATE SET " \
+	STATS_MERGE
+
+/* Write one 10-second row: $1 bucket, $2 kind, ... in STATS_COLUMNS order. */
+static const char *const write_sql =
+"INSERT INTO scheduled_jobs.job_stats AS s (" STATS_COLUMNS ") "
+"VALUES ($1, 10, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+STATS_CONFLICT;
+
+/* the parameters of write_sql */
+static Oid	write_types[17] = {
+	TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT4OID,
+	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
+	BYTEAOID, INTERVALOID, BYTEAOID, INTERVALOID, TEXTOID, TIMESTAMPTZOID
+};
+
+/*
+ * Fold up to $4 rows $1 seconds wide of buckets before $3 into rows $2
+ * seconds wide (writer 0).  Rows a writer holds are left for the next time.
+ * How many were folded.
+ */
+static const char *const fold_sql =
+"WITH old AS (DELETE FROM scheduled_jobs.job_stats "
+"  WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT ctid FROM scheduled_jobs.job_stats "
+"    WHERE bucket OPERATOR(pg_catalog.<) $3 AND seconds OPERATOR(pg_catalog.=) $1 "
+"    LIMIT $4 FOR UPDATE SKIP LOCKED)) "
+"  RETURNING *), "
+"new AS (INSERT INTO scheduled_jobs.job_stats AS s (" STATS_COLUMNS ") "
+"  SELECT pg_catalog.date_bin(pg_catalog.make_interval(secs => $2::pg_catalog.float8), "
+"      bucket, '2000-01-01 00:00:00+00'::pg_catalog.timestamptz), $2, kind, target, "
+"    schedule_id, 0, pg_catalog.sum(fired)::pg_catalog.int8, "
+"    pg_catalog.sum(succeeded)::pg_catalog.int8, pg_catalog.sum(failed)::pg_catalog.int8, "
+"    pg_catalog.sum(cancelled)::pg_catalog.int8, pg_catalog.sum(expired)::pg_catalog.int8, "
+"    pg_catalog.sum(dead)::pg_catalog.int8, scheduled_jobs.histogram_sum(lag), "
+"    pg_catalog.max(lag_max), scheduled_jobs.histogram_sum(run), pg_catalog.max(run_max), "
+"    (pg_catalog.array_agg(last_error ORDER BY last_error_at DESC) "
+"      FILTER (WHERE last_error_at IS NOT NULL))[1], pg_catalog.max(last_error_at) "
+"  FROM old GROUP BY 1, kind, target, schedule_id" STATS_CONFLICT ") "
+"SELECT pg_catalog.count(*) FROM old";
+
+/* Delete up to $2 hour rows of buckets before $1.  How many. */
+static const char *const drop_sql =
+"WITH d AS (DELETE FROM scheduled_jobs.job_stats "
+"  WHERE ctid OPERATOR(pg_catalog.=) ANY (ARRAY("
+"    SELECT ctid FROM scheduled_jobs.job_stats "
+"    WHERE bucket OPERATOR(pg_catalog.<) $1 AND seconds OPERATOR(pg_catalog.=) 3600 "
+"    LIMIT $2 FOR UPDATE SKIP LOCKED)) RETURNING 1) "
+"SELECT pg_catalog.count(*) FROM d";
+
+/* t rounded down to a multiple of width_s seconds (from 2000-01-01) */
+static TimestampTz
+floor_to(TimestampTz t, int width_s)
+{
+	int64		w = (int64) width_s * USECS_PER_SEC;
+	int64		r = t % w;
+
+	return r < 0 ? t - r - w : t - r;
+}
+
+static void
+reset_rows(void)
+{
+	if (stats_cxt != NULL)
+		MemoryContextReset(stats_cxt);
+	rows = NULL;
+	first_kept = 0;
+}
+
+static void
+reset_events(void)
+{
+	if (events_cxt != NULL)
+		MemoryContextReset(events_cxt);
+	events = NULL;
+	n_events = size_events = 0;
+}
+
+static uint32
+key_hash(const void *key, Size keysize)
+{
+	const StatsKey *k = key;
+
+	return hash_combine(hash_bytes((const unsigned char *) k,
+								   offsetof(StatsKey, target)),
+						hash_bytes((const unsigned char *) k->target,
+								   strlen(k->target)));
+}
+
+static int
+key_match(const void *key1, const void *key2, Size keysize)
+{
+	const StatsKey *a = key1;
+	const StatsKey *b = key2;
+
+	if (a->bucket != b->bucket || a->schedule_id != b->schedule_id ||
+		a->kind != b->kind)
+		return 1;
+	return strcmp(a->target, b->target);
+}
+
+/* Add the events of the transaction to the rows kept. */
+static void
+keep_events(void)
+{
+	if (n_events == 0)
+		return;
+	if (rows == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(StatsKey);
+		ctl.entrysize = sizeof(StatsRow);
+		ctl.hash = key_hash;
+		ctl.match = key_match;
+		ctl.hcxt = stats_cxt;
+		rows = hash_create("scheduled_jobs stats", 64, &ctl,
+						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
+	}
+	if (first_kept == 0)
+		first_kept = GetCurrentTimestamp();
+	for (int i = 0; i < n_events; i++)
+	{
+		StatsEvent *ev = &events[i];
+		bool		found;
+		StatsRow   *row = hash_search(rows, &ev->key, HASH_ENTER, &found);
+
+		if (!found)
+		{
+			memset((char *) row + sizeof(StatsKey), 0,
+				   sizeof(StatsRow) - sizeof(StatsKey));
+			/* the event's string goes with the transaction */
+			row->key.target = MemoryContextStrdup(stats_cxt, ev->key.target);
+			row->lag_max = row->run_max = -1;
+		}
+		if (ev->end != SJ_END_RETRIED)
+			row->counts[ev->end]++;
+		if (ev->lag >= 0)
+		{
+			row->fired++;
+			sj_histogram_add(&row->lag, ev->lag, stats_cxt);
+			row->lag_max = Max(row->lag_max, ev->lag);
+		}
+		if (ev->run >= 0)
+		{
+			sj_histogram_add(&row->run, ev->run, stats_cxt);
+			row->run_max = Max(row->run_max, ev->run);
+		}
+		if (ev->error != NULL && ev->at >= row->last_error_at)
+		{
+			if (row->last_error)
+				pfree(row->last_error);
+			row->last_error = MemoryContextStrdup(stats_cxt, ev->error);
+			row->last_error_at = ev->at;
+		}
+	}
+	reset_events();
+}
+
+static Datum
+interval_us(int64 us)
+{
+	Interval   *i = palloc0(sizeof(Interval));
+
+	i->time = us;
+	return IntervalPGetDatum(i);
+}
+
+/*
+ * Write the rows kept into job_stats, in the current transaction: its end
+ * empties them (commit) or drops them (a worker's failed write).
+ */
+static void
+write_rows(void)
+{
+	HASH_SEQ_STATUS seq;
+	StatsRow   *row;
+
+	if (rows == NULL)
+		return;
+	writing = true;
+	if (!sj_has_stats())
+		return;					/* an earlier version: nothing to write to */
+	PushActiveSnapshot(GetTransactionSnapshot());
+	hash_seq_init(&seq, rows);
+	while ((row = hash_seq_search(&seq)) != NULL)
+	{
+		Datum		values[17];
+		char		nulls[17];
+		bytea	   *lag = sj_histogram_bytea(&row->lag);
+		bytea	   *run = sj_histogram_bytea(&row->run);
+
+		memset(nulls, ' ', sizeof(nulls));
+		values[0] = TimestampTzGetDatum(row->key.bucket);
+		values[1] = CStringGetTextDatum(kind_names[row->key.kind]);
+		values[2] = CStringGetTextDatum(row->key.target);
+		values[3] = Int64GetDatum(row->key.schedule_id);
+		values[4] = Int32GetDatum(MyProc->pgprocno + 1);
+		values[5] = Int64GetDatum(row->fired);
+		for (int i = 0; i < SJ_END_COUNT; i++)
+			values[6 + i] = Int64GetDatum(row->counts[i]);
+		values[11] = PointerGetDatum(lag);
+		nulls[11] = lag ? ' ' : 'n';
+		values[12] = interval_us(row->lag_max);
+		nulls[12] = row->lag_max >= 0 ? ' ' : 'n';
+		values[13] = PointerGetDatum(run);
+		nulls[13] = run ? ' ' : 'n';
+		values[14] = interval_us(row->run_max);
+		nulls[14] = row->run_max >= 0 ? ' ' : 'n';
+		values[15] = row->last_error ? CStringGetTextDatum(row->last_error) : (Datum) 0;
+		nulls[15] = row->last_error ? ' ' : 'n';
+		values[16] = TimestampTzGetDatum(row->last_error_at);
+		nulls[16] = row->last_error ? ' ' : 'n';
+		/* as the extension owner: a session's role cannot write job_stats */
+		sj_owner_execute(&write_plan, write_sql, 17, write_types, values, nulls, 0,
+						 NULL, NULL);
+	}
+	PopActiveSnapshot();
+}
+
+static void
+stats_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_PRE_COMMIT:
+		case XACT_EVENT_PRE_PREPARE:
+			/* a session writes its counts with the jobs they count */
+			if (!deferred && n_events > 0)
+			{
+				keep_events();
+				write_rows();
+			}
+			break;
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PREPARE:
+			if (writing)
+				reset_rows();
+			writing = false;
+			if (deferred)
+				keep_events();
+			reset_events();
+			break;
+		case XACT_EVENT_ABORT:
+			if (writing && deferred && rows != NULL)
+				ereport(WARNING,
+						(errmsg("scheduled_jobs dropped the statistics of %ld targets that it could not write",
+								hash_get_num_entries(rows))));
+			/* a worker's write failed, or a session's rolled back */
+			if (writing || !deferred)
+				reset_rows();
+			writing = false;
+			reset_events();
+			break;
+		default:
+			break;
+	}
+}
+
+static void
+stats_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+					   SubTransactionId parentSubid, void *arg)
+{
+	int			nest = GetCurrentTransactionNestLevel();
+
+	/* the events of a subtransaction and its children are the last ones */
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+	{
+		while (n_events > 0 && events[n_events - 1].nest >= nest)
+			n_events--;
+	}
+	else if (event == SUBXACT_EVENT_COMMIT_SUB)
+	{
+		for (int i = n_events - 1; i >= 0 && events[i].nest >= nest; i--)
+			events[i].nest = nest - 1;
+	}
+}
+
+static void
+register_callbacks(void)
+{
+	if (callbacks_registered)
+		return;
+	stats_cxt = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs stats",
+									  ALLOCSET_DEFAULT_SIZES);
+	events_cxt = AllocSetContextCreate(TopMemoryContext,
+									   "scheduled_jobs stats of the transaction",
+									   ALLOCSET_DEFAULT_SIZES);
+	RegisterXactCallback(stats_xact_callback, NULL);
+	RegisterSubXactCallback(stats_subxact_callback, NULL);
+	callbacks_registered = true;
+}
+
+/*
+ * sj_stats_count
+ *		Count a job that ended so (end), or a failed attempt that will be
+ *		retried (SJ_END_RETRIED), for its target: channel, procedure or
+ *		command, and its schedule (0: none).  run_at is when it was due (job
+ *		time), fired_at when its last attempt started (0: never fired), both
+ *		as job_history records them; finished_at 0 is now.  error is the
+ *		message of a failed attempt, or NULL.  Inside the transaction that
+ *		moves the job to job_history.
+ */
+void
+sj_stats_count(const char *channel, const char *procedure, const char *command,
+			   int64 schedule_id, SjStatsEnd end, TimestampTz run_at,
+			   TimestampTz fired_at, TimestampTz finished_at, const char *error)
+{
+	StatsEvent *ev;
+
+	if (!sj_track_stats)
+		return;
+	register_callbacks();
+	if (n_events == size_events)
+	{
+		size_events = Max(64, size_events * 2);
+		events = events == NULL ?
+			MemoryContextAlloc(events_cxt, size_events * sizeof(StatsEvent)) :
+			repalloc(events, size_events * sizeof(StatsEvent));
+	}
+	if (finished_at == 0)
+		finished_at = GetCurrentTimestamp();
+	ev = &events[n_events++];
+	memset(&ev->key, 0, sizeof(StatsKey));
+	ev->key.bucket = floor_to(finished_at, SJ_STATS_ROW_S);
+	ev->key.schedule_id = schedule_id;
+	ev->key.kind = channel ? 0 : procedure ? 1 : 2;
+	if (channel || procedure)
+		ev->key.target = MemoryContextStrdup(events_cxt, channel ? channel : procedure);
+	else
+	{
+		const char *c = command ? command : "";
+		int			len = pg_mbcharcliplen(c, strlen(c), SJ_STATS_COMMAND_CHARS);
+
+		ev->key.target = MemoryContextAllocZero(events_cxt, len + 1);
+		memcpy((char *) ev->key.target, c, len);
+	}
+	ev->nest = GetCurrentTransactionNestLevel();
+	ev->end = end;
+	/* run_at is job time, fired_at real time: the lag by one clock */
+	ev->lag = fired_at == 0 ? -1 :
+		Max(fired_at + (TimestampTz) sj_clock_offset * USECS_PER_SEC - run_at, 0);
+	ev->run = (channel == NULL && fired_at != 0 && end != SJ_END_RETRIED) ?
+		Max(finished_at - fired_at, 0) : -1;
+	ev->error = error ? MemoryContextStrdup(events_cxt, error) : NULL;
+	ev->at = finished_at;
+}
+
+/*
+ * sj_stats_count_job
+ *		sj_stats_count for a job a worker holds; fired: it ran (or was
+ *		delivered), at job->fired_at; finished_at as sj_stats_count (taken
+ *		before the statement that moves the job, whose time is not part of
+ *		its run).
+ */
+void
+sj_stats_count_job(SjJob *job, SjStatsEnd end, bool fired,
+				   TimestampTz finished_at, const char *error)
+{
+	sj_stats_count(job->channel, job->procedure, job->command, job->schedule_id,
+				   end, job->run_at, fired ? job->fired_at : 0, finished_at,
+				   error);
+}
+
+/*
+ * sj_stats_count_cancelled
+ *		Count the jobs of a cancel statement's row (SJ_CANCEL_JOBS_SQL):
+ *		the arrays of their channels, procedures, commands and schedules
+ *		from column col on.  With SPI.
+ */
+void
+sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col)
+{
+	Datum	   *cols[4];
+	bool	   *nulls[4];
+	int			n = 0;
+	bool		isnull;
+	TimestampTz now = GetCurrentTimestamp();
+
+	for (int c = 0; c < 4; c++)
+	{
+		Datum		d = SPI_getbinval(tup, desc, col + c, &isnull);
+
+		if (isnull)
+			return;				/* nothing cancelled */
+		if (c < 3)
+			deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false,
+							  TYPALIGN_INT, &cols[c], &nulls[c], &n);
+		else
+			deconstruct_array(DatumGetArrayTypeP(d), INT8OID, 8, true,
+							  TYPALIGN_DOUBLE, &cols[c], &nulls[c], &n);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		char	   *target[3];
+
+		for (int c = 0; c < 3; c++)
+			target[c] = nulls[c][i] ? NULL : TextDatumGetCString(cols[c][i]);
+		sj_stats_count(target[0], target[1], target[2], DatumGetInt64(cols[3][i]),
+					   SJ_END_CANCELLED, 0, 0, now, NULL);
+	}
+}
+
+/*
+ * sj_stats_defer
+ *		This backend is a worker: it keeps its counts, for sj_stats_flush.
+ */
+void
+sj_stats_defer(void)
+{
+	deferred = true;
+}
+
+/*
+ * sj_stats_flush_at
+ *		When the counts a worker keeps are due to be written; DT_NOEND if it
+ *		keeps none.
+ */
+TimestampTz
+sj_stats_flush_at(void)
+{
+	if (first_kept == 0)
+		return DT_NOEND;
+	/* by the one clock of the workers' waits */
+	return sj_now() - (GetCurrentTimestamp() - first_kept) +
+		(TimestampTz) SJ_STATS_DEFER_MS * 1000;
+}
+
+/*
+ * sj_stats_flush
+ *		Write the counts a worker keeps, with asynchronous commit (a crash
+ *		loses them either way).  Inside a transaction of its own that the
+ *		caller then commits; if it fails, the counts are dropped.
+ */
+void
+sj_stats_flush(void)
+{
+	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+	write_rows();
+}
+
+/* Run a compaction statement; the rows it folded or deleted. */
+static int64
+compact(SPIPlanPtr plan, Datum *values)
+{
+	bool		isnull;
+
+	if (SPI_execute_plan(plan, values, NULL, false, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not compact scheduled_jobs.job_stats");
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0],
+									   SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/*
+ * sj_stats_compact
+ *		Fold one batch of 10-second rows whose minute has left the last
+ *		minute, and of minute rows whose hour has left the last hour;
+ *		delete one batch of hour rows that have left the last day.  Returns
+ *		true if a batch was full.  Inside a transaction, with SPI.
+ */
+bool
+sj_stats_compact(void)
+{
+	Oid			fold_types[4] = {INT4OID, INT4OID, TIMESTAMPTZOID, INT4OID};
+	Oid			drop_types[2] = {TIMESTAMPTZOID, INT4OID};
+	TimestampTz now = GetCurrentTimestamp();
+	Datum		values[4];
+	bool		more = false;
+
+	if (!sj_has_stats())
+		return false;
+	if (fold_plan == NULL)
+		fold_plan = sj_prepare(fold_sql, 4, fold_types);
+	if (drop_plan == NULL)
+		drop_plan = sj_prepare(drop_sql, 2, drop_types);
+	values[3] = Int32GetDatum(SJ_STATS_COMPACT_BATCH);
+
+	/* a coarser row must end before the window of the finer ones starts */
+	values[0] = Int32GetDatum(SJ_STATS_ROW_S);
+	values[1] = Int32GetDatum(SJ_STATS_MINUTE_S);
+	values[2] = TimestampTzGetDatum(floor_to(now - SJ_STATS_MINUTE_S * USECS_PER_SEC,
+											 SJ_STATS_MINUTE_S));
+	more |= compact(fold_plan, values) >= SJ_STATS_COMPACT_BATCH;
+
+	values[0] = Int32GetDatum(SJ_STATS_MINUTE_S);
+	values[1] = Int32GetDatum(SJ_STATS_HOUR_S);
+	values[2] = TimestampTzGetDatum(floor_to(now - SJ_STATS_HOUR_S * USECS_PER_SEC,
+											 SJ_STATS_HOUR_S));
+	more |= compact(fold_plan, values) >= SJ_STATS_COMPACT_BATCH;
+
+	values[0] = TimestampTzGetDatum(floor_to(now - (int64) SJ_STATS_DAY_S * USECS_PER_SEC,
+											 SJ_STATS_HOUR_S));
+	values[1] = Int32GetDatum(SJ_STATS_COMPACT_BATCH);
+	more |= compact(drop_plan, values) >= SJ_STATS_COMPACT_BATCH;
+	return more;
+}
