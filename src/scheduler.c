@@ -58,6 +58,8 @@
  * when a prune found nothing more, the next one that much later */
 #define SJ_PRUNE_QUIET_MS	20
 #define SJ_PRUNE_INTERVAL_MS 60000
+/* folding statistics: a full batch is followed by the next this soon */
+#define SJ_COMPACT_AGAIN_MS 100
 
 static int	my_dbslot = -1;
 
@@ -72,6 +74,8 @@ static bool planned = false;
 
 /* when to prune job_history next (retention.c), and the retry delay */
 static TimestampTz next_prune = 0;
+static TimestampTz next_compact = 0;
+static int	compact_retry_ms = 0;
 static int	prune_retry_ms = 0;
 static int	stats_retry_ms = 0;
 
@@ -333,11 +337,28 @@ prune_step(MemoryContext mcxt)
 	begin_step();
 	pgstat_report_activity(STATE_RUNNING, "pruning job_history");
 	more = sj_prune_history();
-	more |= sj_stats_compact();
 	end_step();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return more ? sj_now() :
 		TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_INTERVAL_MS);
+}
+
+/*
+ * The compaction step of the statistics (stats.c): once a minute, busy or
+ * not, since it must keep up with a scheduler that is never quiet; a batch
+ * takes a few milliseconds.  The time of the next one, soon if a batch was
+ * full.
+ */
+static TimestampTz
+compact_step(MemoryContext mcxt)
+{
+	bool		more;
+
+	begin_step();
+	more = sj_stats_compact();
+	end_step();
+	return TimestampTzPlusMilliseconds(sj_now(), more ? SJ_COMPACT_AGAIN_MS :
+									   SJ_PRUNE_INTERVAL_MS);
 }
 
 /* The statistics step: write the counts this process keeps (stats.c). */
@@ -457,6 +478,7 @@ sj_scheduler_main(Datum main_arg)
 			settings_stale = true;
 			/* a retention just changed applies at once */
 			next_prune = 0;
+			next_compact = 0;
 		}
 
 		MemoryContextSwitchTo(loop_ctx);
@@ -472,6 +494,12 @@ sj_scheduler_main(Datum main_arg)
 			MemoryContextReset(loop_ctx);
 		}
 		next = Min(next, sj_stats_flush_at());
+		/* (not a reason to wake: a pass comes at least every max_sleep) */
+		if (sj_now() >= next_compact)
+		{
+			next_compact = run_step(compact_step, loop_ctx, &compact_retry_ms);
+			MemoryContextReset(loop_ctx);
+		}
 
 		/* quiet, and time to prune: one batch, then look for due jobs again */
 		if (next > TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_QUIET_MS) &&

@@ -1,7 +1,7 @@
 # Shared shell functions of the test, demo and benchmark scripts.
 # Source it from the repository root: . test/lib.sh
 
-SJ_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libdbd-pg-perl libipc-run-perl make gcc python3-psycopg pgbouncer postgresql-15-cron prometheus-postgres-exporter"
+SJ_PACKAGES="postgresql-15 postgresql-server-dev-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl libdbd-pg-perl libipc-run-perl make gcc python3-psycopg pgbouncer postgresql-15-cron prometheus-postgres-exporter gnuplot-nox"
 SJ_PGBIN=${SJ_PGBIN:-/usr/lib/postgresql/15/bin}
 
 # Install the Debian packages that are missing (needs root, or nothing missing).

@@ -93,14 +93,16 @@ $admin = connect_db('postgres');
 $admin->do('DROP DATABASE IF EXISTS ' . DB . ' WITH (FORCE)');
 $admin->do('DROP ROLE IF EXISTS ' . ROLE);
 $admin->do('CREATE DATABASE ' . DB);
-# the exporter's role, as README.md (Operations, Prometheus) sets it up:
-# sees every job (BYPASSRLS), may call status(), and runs read-only
+# the exporter's role, as README.md (Operating it, Prometheus) sets it up:
+# sees every job (BYPASSRLS), may call status(), reads stats (pg_monitor),
+# and runs read-only
 $admin->do('CREATE ROLE ' . ROLE . ' LOGIN BYPASSRLS');
 $admin->do('ALTER ROLE ' . ROLE . ' SET default_transaction_read_only = on');
 
 my $dbh = connect_db(DB);
 $dbh->do('CREATE EXTENSION scheduled_jobs');
 $dbh->do('GRANT EXECUTE ON FUNCTION scheduled_jobs.status() TO ' . ROLE);
+$admin->do('GRANT pg_monitor TO ' . ROLE);
 ok(poll(10, sub { $dbh->selectrow_array(q{SELECT scheduler_pid IS NOT NULL FROM scheduled_jobs.status()}) }),
 	'the scheduler of the new database runs');
 
@@ -279,7 +281,7 @@ is($load && $load->[1], '0', 'the queries file loaded without error');
 my @others = grep { !/^(scheduled_jobs_|pg_up$|pg_exporter_|postgres_exporter_build_info$|go_|process_|promhttp_)/ }
   sort keys %$m;
 is("@others", '', 'no default metrics of the exporter');
-for my $ns (qw(status pending schedule channel finished))
+for my $ns (qw(status pending schedule channel stats))
 {
 	ok((grep { /^scheduled_jobs_${ns}_/ } keys %$m), "scheduled_jobs_${ns}_* metrics are there");
 }
@@ -353,32 +355,38 @@ my %channel = map { ("$_->[0]/$_->[1]" => $_->[2]) } @{ agree('acknowledged chan
 is($channel{'scheduled_jobs_channel_in_flight/channel=sjp_ack'}, 2, 'channels: 2 in flight on sjp_ack');
 is($channel{'scheduled_jobs_channel_dead_letters/channel=sjp_dead'}, 1, 'channels: 1 dead letter on sjp_dead');
 
-my $finished_sql = q{
-	SELECT m, 'state=' || state || ',kind=' || kind || ',target=' || target, v, 0
-	FROM (SELECT state,
-			CASE WHEN channel IS NOT NULL THEN 'channel' WHEN procedure IS NOT NULL THEN 'procedure'
-				ELSE 'command' END AS kind,
-			coalesce(channel, procedure, '') AS target,
-			count(*) FILTER (WHERE finished_at > now() - interval '1 minute') AS minute,
-			count(*) AS hour
-		  FROM scheduled_jobs.job_history
-		  WHERE finished_at > now() - interval '1 hour'
-		  GROUP BY 1, 2, 3) h,
-		LATERAL (VALUES ('scheduled_jobs_finished_last_minute', minute::float8),
-			('scheduled_jobs_finished_last_hour', hour)) AS x (m, v)};
-my %finished = map { ("$_->[0]/$_->[1]" => $_->[2]) } @{ agree('finished jobs', $finished_sql) };
-is($finished{'scheduled_jobs_finished_last_hour/state=failed,kind=procedure,target=sjp.fail'}, 1,
-	'finished: the failed procedure job');
-is($finished{'scheduled_jobs_finished_last_hour/state=succeeded,kind=procedure,target=sjp.ok'}, 2,
-	'finished: the procedure jobs that succeeded');
-is($finished{'scheduled_jobs_finished_last_hour/state=succeeded,kind=command,target='}, 1,
-	'finished: the command job');
-is($finished{'scheduled_jobs_finished_last_hour/state=notified,kind=channel,target=sjp_plain'}, 3,
-	'finished: the NOTIFY jobs');
-is($finished{'scheduled_jobs_finished_last_hour/state=acknowledged,kind=channel,target=sjp_ack'}, 1,
-	'finished: the acknowledged job');
-is($finished{'scheduled_jobs_finished_last_hour/state=dead,kind=channel,target=sjp_dead'}, 1,
-	'finished: the dead letter');
+my $stats_sql = q{
+	SELECT m, 'kind=' || s.kind || ',target=' || s.target, v, t
+	FROM scheduled_jobs.stats s, LATERAL (VALUES
+		('scheduled_jobs_stats_fired_1m', s.fired_1m::float8, 0),
+		('scheduled_jobs_stats_succeeded_1h', s.succeeded_1h, 0),
+		('scheduled_jobs_stats_failed_1h', s.failed_1h, 0),
+		('scheduled_jobs_stats_cancelled_1h', s.cancelled_1h, 0),
+		('scheduled_jobs_stats_dead_1h', s.dead_1h, 0),
+		('scheduled_jobs_stats_lag_max_1m_seconds', extract(epoch FROM s.lag_max_1m), 0.000001),
+		('scheduled_jobs_stats_run_p99_1h_seconds', extract(epoch FROM s.run_p99_1h), 0.000001),
+		('scheduled_jobs_stats_pending', s.pending, 0),
+		('scheduled_jobs_stats_backlog_age_seconds', coalesce(extract(epoch FROM s.backlog_age), 0), $1::float8),
+		('scheduled_jobs_stats_last_error_timestamp_seconds', coalesce(extract(epoch FROM s.last_error_at), 0), 0.001)
+	) AS x (m, v, t)};
+# (the workers write their counts within a second or so)
+ok(poll(AGREE, sub { $dbh->selectrow_array(q{SELECT string_agg(target || '=' || (succeeded_1h + failed_1h + dead_1h),
+	',' ORDER BY target) FROM scheduled_jobs.stats WHERE target IN ('sjp.ok', 'sjp.fail', 'sjp_plain', 'sjp_ack', 'sjp_dead')})
+	eq 'sjp.fail=1,sjp.ok=2,sjp_ack=1,sjp_dead=1,sjp_plain=3' }), 'stats count the finished jobs');
+my %stats = map { ("$_->[0]/$_->[1]" => $_->[2]) } @{ agree('stats', $stats_sql, TOLERANCE) };
+is($stats{'scheduled_jobs_stats_failed_1h/kind=procedure,target=sjp.fail'}, 1, 'stats: the failed procedure job');
+is($stats{'scheduled_jobs_stats_succeeded_1h/kind=procedure,target=sjp.ok'}, 2,
+	'stats: the procedure jobs that succeeded');
+is($stats{'scheduled_jobs_stats_succeeded_1h/kind=channel,target=sjp_plain'}, 3, 'stats: the NOTIFY jobs');
+is($stats{'scheduled_jobs_stats_succeeded_1h/kind=channel,target=sjp_ack'}, 1, 'stats: the acknowledged job');
+is($stats{'scheduled_jobs_stats_dead_1h/kind=channel,target=sjp_dead'}, 1, 'stats: the dead letter');
+is($stats{'scheduled_jobs_stats_cancelled_1h/kind=schedule,target=sjp_hourly'}, 1,
+	'stats: the cancelled occurrence, under its schedule');
+ok($stats{'scheduled_jobs_stats_last_error_timestamp_seconds/kind=procedure,target=sjp.fail'} > 0,
+	'stats: when sjp.fail failed');
+is($stats{'scheduled_jobs_stats_pending/kind=channel,target=sjp_plain'}, 1, 'stats: the late job is pending');
+cmp_ok($stats{'scheduled_jobs_stats_backlog_age_seconds/kind=channel,target=sjp_plain'}, '>=', 30,
+	'stats: and due for 30 s and more');
 
 # resumed: the late job fires, and the exporter shows it
 $admin->do('ALTER DATABASE ' . DB . ' RESET scheduled_jobs.paused');
@@ -386,9 +394,12 @@ ok(poll(AGREE, sub { $state_count->('notified', 'sjp_plain') == 4 }), 'resumed: 
 %status = map { $_->[0] => $_->[2] } @{ agree('status() after resuming', $status_sql, TOLERANCE) };
 is($status{scheduled_jobs_status_paused} . ',' . $status{scheduled_jobs_status_due_jobs}, '0,0',
 	'status: not paused, nothing due');
-%finished = map { ("$_->[0]/$_->[1]" => $_->[2]) } @{ agree('finished jobs after resuming', $finished_sql) };
-is($finished{'scheduled_jobs_finished_last_hour/state=notified,kind=channel,target=sjp_plain'}, 4,
-	'finished: 4 NOTIFY jobs on sjp_plain');
+# (the scheduler writes its counts within a second or so)
+ok(poll(AGREE, sub { $dbh->selectrow_array(q{SELECT succeeded_1h FROM scheduled_jobs.stats
+	WHERE kind = 'channel' AND target = 'sjp_plain'}) == 4 }), 'resumed: stats count the late job');
+%stats = map { ("$_->[0]/$_->[1]" => $_->[2]) } @{ agree('stats after resuming', $stats_sql, TOLERANCE) };
+is($stats{'scheduled_jobs_stats_succeeded_1h/kind=channel,target=sjp_plain'}, 4,
+	'stats: 4 NOTIFY jobs on sjp_plain');
 
 # --- the end: the exporter stops ------------------------------------------
 
