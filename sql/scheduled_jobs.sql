@@ -729,14 +729,46 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE
 AS 'MODULE_PATHNAME', 'sj_histogram_merge';
 COMMENT ON FUNCTION scheduled_jobs.histogram_merge(bytea, bytea) IS
 	'the histogram of durations (job_stats.lag, job_stats.run) of both; NULL is empty';
+CREATE FUNCTION scheduled_jobs.histogram_accum(state internal, histogram bytea)
+RETURNS internal
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sj_histogram_accum';
+COMMENT ON FUNCTION scheduled_jobs.histogram_accum(internal, bytea) IS
+	'transition function of histogram_sum: adds a histogram to every bucket''s count';
+CREATE FUNCTION scheduled_jobs.histogram_final(state internal)
+RETURNS bytea
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sj_histogram_final';
+COMMENT ON FUNCTION scheduled_jobs.histogram_final(internal) IS
+	'final function of histogram_sum: the histogram of the counts';
 CREATE AGGREGATE scheduled_jobs.histogram_sum(bytea) (
-	SFUNC = scheduled_jobs.histogram_merge,
-	STYPE = bytea,
-	COMBINEFUNC = scheduled_jobs.histogram_merge,
+	SFUNC = scheduled_jobs.histogram_accum,
+	STYPE = internal,
+	FINALFUNC = scheduled_jobs.histogram_final,
 	PARALLEL = SAFE
 );
 COMMENT ON AGGREGATE scheduled_jobs.histogram_sum(bytea) IS
 	'the histogram of durations of all the rows';
+CREATE FUNCTION scheduled_jobs.last_by_accum(state internal, value text, at timestamptz)
+RETURNS internal
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sj_last_by_accum';
+COMMENT ON FUNCTION scheduled_jobs.last_by_accum(internal, text, timestamptz) IS
+	'transition function of last_by: keeps the value of the latest at';
+CREATE FUNCTION scheduled_jobs.last_by_final(state internal)
+RETURNS text
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+AS 'MODULE_PATHNAME', 'sj_last_by_final';
+COMMENT ON FUNCTION scheduled_jobs.last_by_final(internal) IS
+	'final function of last_by: the value kept';
+CREATE AGGREGATE scheduled_jobs.last_by(text, timestamptz) (
+	SFUNC = scheduled_jobs.last_by_accum,
+	STYPE = internal,
+	FINALFUNC = scheduled_jobs.last_by_final,
+	PARALLEL = SAFE
+);
+COMMENT ON AGGREGATE scheduled_jobs.last_by(text, timestamptz) IS
+	'the value of the row with the latest at (rows with a NULL at are skipped)';
 CREATE FUNCTION scheduled_jobs.histogram_percentile(histogram bytea, fraction float8)
 RETURNS interval
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE
@@ -797,20 +829,23 @@ REVOKE ALL ON scheduled_jobs.job_stats FROM PUBLIC;
 
 CREATE VIEW scheduled_jobs.stats AS
 WITH r AS (
-	SELECT s.*,
-		(s.bucket OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.seconds))
-			OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 minute'::pg_catalog.interval) AS m,
-		(s.bucket OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.seconds))
-			OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 hour'::pg_catalog.interval) AS h
+	-- the rows of the last day, which windows each is in (computed once a
+	-- row: OFFSET 0 keeps the subquery from being merged into the next)
+	SELECT s.kind, s.target, s.schedule_id, s.fired, s.succeeded, s.failed, s.cancelled,
+		s.expired, s.dead, s.lag, s.lag_max, s.run, s.run_max, s.last_error, s.last_error_at,
+		s.bucket OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-)
+			pg_catalog.make_interval(secs => s.seconds OPERATOR(pg_catalog.+) 60)) AS m,
+		s.bucket OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-)
+			pg_catalog.make_interval(secs => s.seconds OPERATOR(pg_catalog.+) 3600)) AS h
 	FROM scheduled_jobs.job_stats s
 	WHERE s.bucket OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '25 hours'::pg_catalog.interval)
-		AND (s.bucket OPERATOR(pg_catalog.+) pg_catalog.make_interval(secs => s.seconds))
-			OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-) '1 day'::pg_catalog.interval)
+		AND s.bucket OPERATOR(pg_catalog.>) (pg_catalog.now() OPERATOR(pg_catalog.-)
+			pg_catalog.make_interval(secs => s.seconds OPERATOR(pg_catalog.+) 86400))
+	OFFSET 0
 ),
-done AS (
-	SELECT CASE WHEN GROUPING(r.kind, r.target) OPERATOR(pg_catalog.=) 0 THEN r.kind
-			ELSE 'schedule' END AS kind,
-		COALESCE(r.target, '') AS target, COALESCE(r.schedule_id, 0) AS schedule_id,
+a AS (
+	-- by target and schedule: a few rows, which done adds up two ways
+	SELECT r.kind, r.target, r.schedule_id,
 		pg_catalog.sum(r.fired) FILTER (WHERE r.m) AS fired_1m,
 		pg_catalog.sum(r.succeeded) FILTER (WHERE r.m) AS succeeded_1m,
 		pg_catalog.sum(r.failed) FILTER (WHERE r.m) AS failed_1m,
@@ -841,13 +876,51 @@ done AS (
 		pg_catalog.max(r.lag_max) AS lag_max_1d,
 		scheduled_jobs.histogram_sum(r.run) AS run_1d,
 		pg_catalog.max(r.run_max) AS run_max_1d,
-		(pg_catalog.array_agg(r.last_error ORDER BY r.last_error_at DESC)
-			FILTER (WHERE r.last_error_at IS NOT NULL))[1] AS last_error,
+		scheduled_jobs.last_by(r.last_error, r.last_error_at) AS last_error,
 		pg_catalog.max(r.last_error_at) AS last_error_at
 	FROM r
-	GROUP BY GROUPING SETS ((r.kind, r.target), (r.schedule_id))
-	HAVING GROUPING(r.kind, r.target) OPERATOR(pg_catalog.=) 0
-		OR r.schedule_id OPERATOR(pg_catalog.<>) 0
+	GROUP BY r.kind, r.target, r.schedule_id
+),
+done AS (
+	SELECT CASE WHEN GROUPING(a.kind, a.target) OPERATOR(pg_catalog.=) 0 THEN a.kind
+			ELSE 'schedule' END AS kind,
+		COALESCE(a.target, '') AS target, COALESCE(a.schedule_id, 0) AS schedule_id,
+		pg_catalog.sum(a.fired_1m) AS fired_1m,
+		pg_catalog.sum(a.succeeded_1m) AS succeeded_1m,
+		pg_catalog.sum(a.failed_1m) AS failed_1m,
+		pg_catalog.sum(a.cancelled_1m) AS cancelled_1m,
+		pg_catalog.sum(a.expired_1m) AS expired_1m,
+		pg_catalog.sum(a.dead_1m) AS dead_1m,
+		scheduled_jobs.histogram_sum(a.lag_1m) AS lag_1m,
+		pg_catalog.max(a.lag_max_1m) AS lag_max_1m,
+		scheduled_jobs.histogram_sum(a.run_1m) AS run_1m,
+		pg_catalog.max(a.run_max_1m) AS run_max_1m,
+		pg_catalog.sum(a.fired_1h) AS fired_1h,
+		pg_catalog.sum(a.succeeded_1h) AS succeeded_1h,
+		pg_catalog.sum(a.failed_1h) AS failed_1h,
+		pg_catalog.sum(a.cancelled_1h) AS cancelled_1h,
+		pg_catalog.sum(a.expired_1h) AS expired_1h,
+		pg_catalog.sum(a.dead_1h) AS dead_1h,
+		scheduled_jobs.histogram_sum(a.lag_1h) AS lag_1h,
+		pg_catalog.max(a.lag_max_1h) AS lag_max_1h,
+		scheduled_jobs.histogram_sum(a.run_1h) AS run_1h,
+		pg_catalog.max(a.run_max_1h) AS run_max_1h,
+		pg_catalog.sum(a.fired_1d) AS fired_1d,
+		pg_catalog.sum(a.succeeded_1d) AS succeeded_1d,
+		pg_catalog.sum(a.failed_1d) AS failed_1d,
+		pg_catalog.sum(a.cancelled_1d) AS cancelled_1d,
+		pg_catalog.sum(a.expired_1d) AS expired_1d,
+		pg_catalog.sum(a.dead_1d) AS dead_1d,
+		scheduled_jobs.histogram_sum(a.lag_1d) AS lag_1d,
+		pg_catalog.max(a.lag_max_1d) AS lag_max_1d,
+		scheduled_jobs.histogram_sum(a.run_1d) AS run_1d,
+		pg_catalog.max(a.run_max_1d) AS run_max_1d,
+		scheduled_jobs.last_by(a.last_error, a.last_error_at) AS last_error,
+		pg_catalog.max(a.last_error_at) AS last_error_at
+	FROM a
+	GROUP BY GROUPING SETS ((a.kind, a.target), (a.schedule_id))
+	HAVING GROUPING(a.kind, a.target) OPERATOR(pg_catalog.=) 0
+		OR a.schedule_id OPERATOR(pg_catalog.<>) 0
 ),
 j AS (
 	SELECT CASE WHEN j.channel IS NOT NULL THEN 'channel' WHEN j.procedure IS NOT NULL THEN 'procedure'

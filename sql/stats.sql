@@ -15,6 +15,16 @@ SELECT scheduled_jobs.histogram_merge('\x'::bytea, NULL) AS empty_and_null;
 SELECT scheduled_jobs.histogram_percentile('\x'::bytea, 0.5) IS NULL AS empty_has_none;
 SELECT scheduled_jobs.histogram_sum(h) IS NULL AS sum_of_nothing FROM (SELECT NULL::bytea AS h) s;
 
+-- the last error: the value of the latest time, rows without a time skipped
+SELECT scheduled_jobs.last_by(v, t::timestamptz) AS last
+FROM (VALUES ('a', '2026-01-01'), ('c', NULL), ('b', '2026-06-01'), ('d', '2026-03-01')) x (v, t);
+SELECT scheduled_jobs.last_by(v, NULL::timestamptz) IS NULL AS none FROM (VALUES ('a')) x (v);
+
+-- retention settings: negative or unit-less nonsense is refused
+ALTER SYSTEM SET scheduled_jobs.history_retention = -1;
+ALTER SYSTEM SET scheduled_jobs.failed_retention = '-1 d';
+ALTER SYSTEM SET scheduled_jobs.history_retention = '1 fortnight';
+
 -- bad input
 SELECT scheduled_jobs.histogram_percentile('\x'::bytea, 1.5);
 SELECT scheduled_jobs.histogram_percentile('\x'::bytea, -0.1);

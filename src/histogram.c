@@ -1,6 +1,7 @@
 /*
  * histogram.c
- *		Log-linear histograms of durations (in microseconds).
+ *		Log-linear histograms of durations (in microseconds), and the
+ *		aggregate last_by, for the view stats.
  *
  * Durations under 16 us have a bucket each; above, each power of two is cut
  * into 8 buckets, so that a bucket is at most 12.5% wide and a percentile
@@ -21,13 +22,27 @@
 #include "histogram.h"
 
 PG_FUNCTION_INFO_V1(sj_histogram_merge);
+PG_FUNCTION_INFO_V1(sj_histogram_accum);
+PG_FUNCTION_INFO_V1(sj_histogram_final);
 PG_FUNCTION_INFO_V1(sj_histogram_percentile);
+PG_FUNCTION_INFO_V1(sj_last_by_accum);
+PG_FUNCTION_INFO_V1(sj_last_by_final);
 
 #define COUNT_BITS 48
 #define COUNT_MASK ((UINT64CONST(1) << COUNT_BITS) - 1)
 #define ENTRY(b, c) (((uint64) (b) << COUNT_BITS) | (uint64) (c))
 #define ENTRY_BUCKET(e) ((int) ((e) >> COUNT_BITS))
 #define ENTRY_COUNT(e) ((int64) ((e) & COUNT_MASK))
+
+/* buckets of durations up to 2^63 us (the bucket of INT64_MAX is the last) */
+#define NBUCKETS (16 + (62 - 4) * 8 + 8)
+
+/* The state of the aggregate histogram_sum: every bucket's count. */
+typedef struct HistogramSum
+{
+	bool		any;			/* a non-NULL histogram was added */
+	int64		counts[NBUCKETS];
+} HistogramSum;
 
 /* The bucket of a duration of us microseconds. */
 static int
@@ -175,6 +190,72 @@ sj_histogram_merge(PG_FUNCTION_ARGS)
 }
 
 /*
+ * histogram_accum(state internal, h bytea) RETURNS internal
+ *		The transition function of histogram_sum(bytea): adds h's counts to
+ *		every bucket's, in the aggregate's memory (no copy per row).
+ */
+Datum
+sj_histogram_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	HistogramSum *sum;
+	const uint64 *e;
+	int			n;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "histogram_accum called outside an aggregate");
+	sum = PG_ARGISNULL(0) ? MemoryContextAllocZero(aggcxt, sizeof(HistogramSum)) :
+		(HistogramSum *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(sum);
+	e = entries_of(PG_GETARG_BYTEA_PP(1), &n);
+	for (int i = 0; i < n; i++)
+	{
+		int			b = ENTRY_BUCKET(e[i]);
+
+		if (b >= NBUCKETS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid scheduled_jobs histogram"),
+					 errdetail("It has a bucket %d past the last, %d.", b, NBUCKETS - 1)));
+		sum->counts[b] += ENTRY_COUNT(e[i]);
+	}
+	sum->any = true;
+	PG_RETURN_POINTER(sum);
+}
+
+/*
+ * histogram_final(state internal) RETURNS bytea
+ *		The final function of histogram_sum(bytea): the histogram stored, NULL
+ *		if no row had one.
+ */
+Datum
+sj_histogram_final(PG_FUNCTION_ARGS)
+{
+	HistogramSum *sum;
+	SjHistogram h = {0, NBUCKETS, NULL};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	sum = (HistogramSum *) PG_GETARG_POINTER(0);
+	if (!sum->any)
+		PG_RETURN_NULL();
+	h.entries = palloc(NBUCKETS * sizeof(uint64));
+	for (int b = 0; b < NBUCKETS; b++)
+		if (sum->counts[b] != 0)
+			h.entries[h.n++] = ENTRY(b, sum->counts[b]);
+	if (h.n == 0)
+	{
+		/* only empty histograms: empty, as histogram_merge makes it */
+		bytea	   *empty = palloc(VARHDRSZ);
+
+		SET_VARSIZE(empty, VARHDRSZ);
+		PG_RETURN_BYTEA_P(empty);
+	}
+	PG_RETURN_BYTEA_P(sj_histogram_bytea(&h));
+}
+
+/*
  * histogram_percentile(h bytea, fraction float8) RETURNS interval
  *		The duration under which that fraction of the counted ones falls:
  *		the middle of its bucket.  NULL for an empty histogram.
@@ -214,4 +295,68 @@ sj_histogram_percentile(PG_FUNCTION_ARGS)
 	}
 	elog(ERROR, "histogram rank " INT64_FORMAT " past its count " INT64_FORMAT, rank, total);
 	PG_RETURN_NULL();
+}
+
+/* The state of the aggregate last_by: the latest value so far. */
+typedef struct LastBy
+{
+	bool		found;			/* a row with an at was seen */
+	TimestampTz at;
+	text	   *value;
+} LastBy;
+
+/*
+ * last_by_accum(state internal, value text, at timestamptz) RETURNS internal
+ *		The transition function of last_by(text, timestamptz), the value of
+ *		the latest at (the last error of stats): an aggregate without ORDER
+ *		BY, so that stats can group by hashing.  Rows with a NULL at are
+ *		skipped.
+ */
+Datum
+sj_last_by_accum(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcxt;
+	LastBy	   *state;
+	TimestampTz at;
+
+	if (!AggCheckCallContext(fcinfo, &aggcxt))
+		elog(ERROR, "last_by_accum called outside an aggregate");
+	state = PG_ARGISNULL(0) ? MemoryContextAllocZero(aggcxt, sizeof(LastBy)) :
+		(LastBy *) PG_GETARG_POINTER(0);
+	if (PG_ARGISNULL(2))
+		PG_RETURN_POINTER(state);
+	at = PG_GETARG_TIMESTAMPTZ(2);
+	if (!state->found || at > state->at)
+	{
+		if (state->value)
+			pfree(state->value);
+		state->found = true;
+		state->at = at;
+		state->value = NULL;
+		if (!PG_ARGISNULL(1))
+		{
+			text	   *v = PG_GETARG_TEXT_PP(1);
+
+			state->value = MemoryContextAlloc(aggcxt, VARSIZE_ANY(v));
+			memcpy(state->value, v, VARSIZE_ANY(v));
+		}
+	}
+	PG_RETURN_POINTER(state);
+}
+
+/*
+ * last_by_final(state internal) RETURNS text
+ *		The final function of last_by: the value kept, NULL if none.
+ */
+Datum
+sj_last_by_final(PG_FUNCTION_ARGS)
+{
+	LastBy	   *state;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (LastBy *) PG_GETARG_POINTER(0);
+	if (state->value == NULL)
+		PG_RETURN_NULL();
+	PG_RETURN_TEXT_P(state->value);
 }
