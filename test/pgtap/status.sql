@@ -3,7 +3,7 @@
 SET client_min_messages = warning;
 \set QUIET 1
 
-SELECT plan(6);
+SELECT plan(8);
 
 SELECT ok(pg_temp.sj_wait($$(SELECT scheduler_pid FROM scheduled_jobs.status()) =
 		(SELECT pid FROM pg_stat_activity WHERE backend_type = 'scheduled_jobs scheduler' AND datname = current_database())$$, 10),
@@ -25,5 +25,18 @@ ALTER DATABASE :"db" RESET scheduled_jobs.paused;
 SELECT ok(pg_temp.sj_wait($$pg_temp.sj_fired('tap_status-1')
 		AND (SELECT due_jobs = 0 AND NOT paused FROM scheduled_jobs.status())$$, 5),
 	'unpaused: fired, nothing due');
+-- a full pool: one job more than executors, each sleeping 1.5 s
+CREATE SCHEMA IF NOT EXISTS tap_status;
+CREATE OR REPLACE PROCEDURE tap_status.nap(p jsonb) LANGUAGE sql AS $$SELECT pg_sleep(1.5)$$;
+SELECT count(scheduled_jobs.schedule_job(now(), procedure => 'tap_status.nap', job_key => 'tap_status-nap-' || g))
+	AS n FROM generate_series(0, current_setting('scheduled_jobs.max_executors')::int) g \gset
+SELECT ok(pg_temp.sj_wait($$(SELECT executors_running = executors_max AND executors_idle = 0
+		AND due_jobs = executors_max + 1 FROM scheduled_jobs.status())$$, 10),
+	'a full pool: every executor runs a job, and one more job is due');
+SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM scheduled_jobs.job_history
+		WHERE job_key LIKE 'tap_status-nap-%' AND state = 'succeeded') = current_setting('scheduled_jobs.max_executors')::int + 1
+	AND (SELECT due_jobs = 0 FROM scheduled_jobs.status())$$, 15),
+	'then all ran, nothing due');
+DROP SCHEMA tap_status CASCADE;
 SELECT pg_temp.sj_forget('tap_status-') \gset
 SELECT * FROM finish();
