@@ -93,3 +93,29 @@ sj_wait_until(TimestampTz until, int max_ms)
 		pg_usleep(until - now);
 	return rc;
 }
+
+/*
+ * sj_sleep_until
+ *		Sleep until job time `until`, deaf to the latch: for the last moment
+ *		before a commit that must not come early, a millisecond or so, never
+ *		for a wait that something could cut short.
+ */
+void
+sj_sleep_until(TimestampTz until)
+{
+	TimestampTz now;
+
+	/* (pg_usleep ends early on a signal: sleep out the rest) */
+	while ((now = sj_now()) < until)
+		pg_usleep(until - now);
+}
+
+/*
+ * sj_real_time
+ *		The real time of a job time, as recorded times (fired_at) are.
+ */
+TimestampTz
+sj_real_time(TimestampTz job_time)
+{
+	return job_time - (TimestampTz) sj_clock_offset * USECS_PER_SEC;
+}

@@ -11,5 +11,7 @@
 extern TimestampTz sj_now(void);
 extern TimestampTz sj_xact_now(void);
 extern int	sj_wait_until(TimestampTz until, int max_ms);
+extern void sj_sleep_until(TimestampTz until);
+extern TimestampTz sj_real_time(TimestampTz job_time);
 
 #endif							/* SJ_CLOCK_H */

@@ -125,7 +125,9 @@ static const char *const fire_ack_sql =
 "ORDER BY 5, 2";
 
 /*
- * The same with firing deadlines and recurring schedules (0.4.0): due jobs
+ * The same with firing deadlines and recurring schedules (0.4.0), and the
+ * fired_at to record as $3 (the instant the transaction commits at, which
+ * can start a moment before the jobs are due: scheduler.c): due jobs
  * past their expires_at that were never delivered move to job_history as
  * expired, unfired (kind 3); every row also gives the job's schedule_id and
  * occurrence_at, for its schedule to go on (occurrence.c), and the name of
@@ -162,7 +164,7 @@ static const char *const fire_sql_0_4 =
 "  SELECT id, COALESCE(due_at, run_at), channel, procedure, payload, job_key, max_attempts, "
 "    timeout_ms, owner, attempts OPERATOR(pg_catalog.+) 1, created_at, last_error, "
 "    last_error_data, schedule_id, occurrence_at, expires_at, command, " SJ_STATE_NOTIFIED ", "
-"    pg_catalog.now(), pg_catalog.clock_timestamp() "
+"    $3, GREATEST(pg_catalog.clock_timestamp(), $3) "
 "  FROM plain RETURNING id, channel, job_key, run_at, payload, schedule_id, occurrence_at), "
 "dead AS ("
 "  DELETE FROM scheduled_jobs.jobs j USING due d "
@@ -178,7 +180,7 @@ static const char *const fire_sql_0_4 =
 "redo AS ("
 "  UPDATE scheduled_jobs.jobs j SET attempts = j.attempts OPERATOR(pg_catalog.+) 1, "
 "    due_at = COALESCE(j.due_at, j.run_at), "
-"    first_delivered_at = COALESCE(j.first_delivered_at, pg_catalog.now()), "
+"    first_delivered_at = COALESCE(j.first_delivered_at, $3), "
 "    lease_until = NULL, "
 "    run_at = $2 OPERATOR(pg_catalog.+) LEAST(d.ack_timeout OPERATOR(pg_catalog.*) "
 "      pg_catalog.power(2, LEAST(j.attempts, 16))::pg_catalog.float8, "
@@ -225,7 +227,7 @@ static const char *const set_aside_sql =
  * into the envelopes.  Returns, for each row, its SjOccurrence or NULL.
  */
 static SjOccurrence **
-advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
+advance_fired_schedules(SPITupleTable *tt, uint64 nrows, TimestampTz due)
 {
 	SjOccurrence **by_row = palloc0(sizeof(SjOccurrence *) * Max(nrows, 1));
 	SjOccurrence *occ = palloc0(sizeof(SjOccurrence) * Max(nrows, 1));
@@ -247,7 +249,7 @@ advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
 		occ[n].job_id = DatumGetInt64(SPI_getbinval(tup, desc, 2, &isnull));
 		occ[n].occurrence_at =
 			DatumGetTimestampTz(SPI_getbinval(tup, desc, 10, &isnull));
-		occ[n].started_at = sj_xact_now();
+		occ[n].started_at = due;
 		occ[n].event = kind == KIND_EXPIRED ? SJ_OCC_EXPIRED : SJ_OCC_FIRED;
 		by_row[i] = &occ[n++];
 	}
@@ -264,7 +266,8 @@ advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
  */
 static void
 count_row(HeapTuple tup, TupleDesc desc, int kind, const char *channel,
-		  TimestampTz run_at, const char *payload, TimestampTz now)
+		  TimestampTz run_at, const char *payload, TimestampTz fired_at,
+		  TimestampTz now)
 {
 	bool		isnull;
 	Datum		schedule = SPI_getbinval(tup, desc, 9, &isnull);
@@ -272,7 +275,7 @@ count_row(HeapTuple tup, TupleDesc desc, int kind, const char *channel,
 
 	if (kind == KIND_FIRED)
 		sj_stats_count(channel, NULL, NULL, schedule_id, SJ_END_SUCCEEDED,
-					   run_at, GetCurrentTransactionStartTimestamp(), now, NULL);
+					   run_at, fired_at, now, NULL);
 	else if (kind == KIND_DEAD)
 		sj_stats_count(payload, NULL, NULL, schedule_id, SJ_END_DEAD, run_at,
 					   DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull)),
@@ -282,13 +285,16 @@ count_row(HeapTuple tup, TupleDesc desc, int kind, const char *channel,
 					   0, now, NULL);
 }
 
-/* Fire up to limit due NOTIFY jobs.  Returns how many.  With SPI. */
+/*
+ * Fire up to limit NOTIFY jobs due at due (job time; before 0.4.0, the
+ * transaction's start).  Returns how many.  With SPI.
+ */
 static int
-fire_batch(int limit)
+fire_batch(int limit, TimestampTz due)
 {
-	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
-	Datum		values[2] = {Int32GetDatum(limit),
-	TimestampTzGetDatum(sj_xact_now())};
+	Oid			argtypes[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[3] = {Int32GetDatum(limit), TimestampTzGetDatum(due),
+	TimestampTzGetDatum(sj_real_time(due))};
 	StringInfoData env;
 	SPITupleTable *tt;
 	uint64		nrows;
@@ -302,10 +308,12 @@ fire_batch(int limit)
 	now = GetCurrentTimestamp();
 	sched = sj_has_schedules();
 	ack = sched || sj_has_acknowledged_channels();
+	if (!sched)
+		values[1] = TimestampTzGetDatum(sj_xact_now());
 	if (sched)
 	{
 		if (fire_plan_0_4 == NULL)
-			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 2, argtypes);
+			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 3, argtypes);
 		if (SPI_execute_plan(fire_plan_0_4, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not fire NOTIFY jobs");
 	}
@@ -327,7 +335,7 @@ fire_batch(int limit)
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
 	if (sched)
-		occ = advance_fired_schedules(tt, nrows);
+		occ = advance_fired_schedules(tt, nrows, due);
 
 	initStringInfo(&env);
 	for (uint64 n = 0; n < nrows; n++)
@@ -354,7 +362,8 @@ fire_batch(int limit)
 		run_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, c + 4, &isnull));
 		payload = SPI_getvalue(tup, desc, c + 5);
 		if (sched)
-			count_row(tup, desc, kind, channel, run_at, payload, now);
+			count_row(tup, desc, kind, channel, run_at, payload,
+					  sj_real_time(due), now);
 		if (kind == KIND_EXPIRED)
 			continue;
 
@@ -395,7 +404,8 @@ fire_batch(int limit)
  * with *edata set (in mcxt) if it failed and was rolled back.
  */
 static int
-try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
+try_fire_batch(int limit, TimestampTz due, ErrorData **edata,
+			   MemoryContext mcxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile int n = -1;
@@ -403,7 +413,7 @@ try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		n = fire_batch(limit);
+		n = fire_batch(limit, due);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -426,14 +436,14 @@ try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
  * cannot be recorded, keep it in jobs with run_at infinity and the error.
  */
 static void
-set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
+set_aside_first_due(ErrorData *edata, TimestampTz due, MemoryContext mcxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	SjJob	   *job;
 	ErrorData  *volatile why = edata;
 
 	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		values[1] = {TimestampTzGetDatum(sj_xact_now())};
+	Datum		values[1] = {TimestampTzGetDatum(due)};
 
 	if (first_due_plan == NULL)
 		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);
@@ -513,12 +523,13 @@ may_be_the_jobs(ErrorData *edata)
 
 /*
  * sj_fire_notify_jobs
- *		Fire a batch of due NOTIFY jobs, halving a batch that fails down to
- *		one job, which is set aside.  Returns how many fired.  Inside the
- *		scheduler's transaction, with SPI.
+ *		Fire a batch of NOTIFY jobs due at due (job time), halving a batch
+ *		that fails down to one job, which is set aside.  Returns how many
+ *		fired.  Inside the scheduler's transaction, with SPI; the caller
+ *		commits no earlier than due.
  */
 int
-sj_fire_notify_jobs(MemoryContext mcxt)
+sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due)
 {
 	int			limit = sj_batch_size;
 	int			fired;
@@ -531,14 +542,14 @@ sj_fire_notify_jobs(MemoryContext mcxt)
 	if (!careful)
 	{
 		careful = true;
-		fired = fire_batch(limit);
+		fired = fire_batch(limit, due);
 		careful = false;
 		return fired;
 	}
 	for (;;)
 	{
 		ErrorData  *edata = NULL;
-		int			n = try_fire_batch(limit, &edata, mcxt);
+		int			n = try_fire_batch(limit, due, &edata, mcxt);
 
 		if (n >= 0)
 		{
@@ -549,7 +560,7 @@ sj_fire_notify_jobs(MemoryContext mcxt)
 			ReThrowError(edata);
 		if (limit == 1)
 		{
-			set_aside_first_due(edata, mcxt);
+			set_aside_first_due(edata, due, mcxt);
 			careful = false;
 			return 0;
 		}

@@ -5,8 +5,9 @@
 #ifndef SJ_FIRE_H
 #define SJ_FIRE_H
 
+#include "datatype/timestamp.h"
 #include "utils/palloc.h"
 
-extern int	sj_fire_notify_jobs(MemoryContext mcxt);
+extern int	sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due);
 
 #endif							/* SJ_FIRE_H */

@@ -97,6 +97,18 @@ static const char *const db_paused_sql =
 "WHERE s.setdatabase OPERATOR(pg_catalog.=) $1 AND s.setrole OPERATOR(pg_catalog.=) 0 "
 "  AND pg_catalog.split_part(c, '=', 1) OPERATOR(pg_catalog.=) 'scheduled_jobs.paused'";
 
+/*
+ * Firing ahead (fire_at): the fire step may start this long before the
+ * earliest NOTIFY job is due, and commits at its run_at.  Long enough for
+ * the firing statement of a few jobs (a few tenths of a millisecond, more
+ * with millions pending), short enough that the rows it locks are held no
+ * longer than a commit takes.
+ */
+#define SJ_FIRE_AHEAD_US 1000
+
+/* the run_at of the earliest pending NOTIFY job, as the last plan saw it */
+static TimestampTz next_notify = DT_NOEND;
+
 /* this process saw a database setting of scheduled_jobs.paused */
 static bool paused_by_database = false;
 
@@ -227,8 +239,33 @@ earliest_notify_job(void)
 }
 
 /*
- * What the plan step does: returns the time of the next pass.  Inside a
- * transaction, with SPI.
+ * The instant the fire step fires the NOTIFY jobs due by, and then commits
+ * at: now, or, when the earliest pending job comes due within
+ * SJ_FIRE_AHEAD_US, its run_at.  Firing ahead does all but the commit
+ * before the job is due (claiming the jobs, moving them to job_history,
+ * queuing their NOTIFYs), so that its NOTIFY goes out at its run_at plus
+ * the commit alone, never before it; fired_at records that instant.  A
+ * cancel_job() or reschedule_job() of such a job in that last moment waits
+ * for the commit, and finds the job fired.  From 0.4.0 on (the firing
+ * statement takes fired_at).  Inside a transaction, with SPI.
+ */
+static TimestampTz
+fire_at(void)
+{
+	TimestampTz now = sj_xact_now();
+	TimestampTz first;
+
+	if (next_notify <= now || next_notify - now > SJ_FIRE_AHEAD_US ||
+		!sj_has_schedules())
+		return now;
+	/* the earliest now, not as the last plan saw it */
+	first = earliest_notify_job();
+	return first > now && first - now <= SJ_FIRE_AHEAD_US ? first : now;
+}
+
+/*
+ * What the plan step does: returns the time of the next pass, ahead of the
+ * earliest NOTIFY job (fire_at).  Inside a transaction, with SPI.
  */
 static TimestampTz
 plan(void)
@@ -237,7 +274,9 @@ plan(void)
 
 	if (SjShmem->dbs[my_dbslot].paused)
 		return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
-	next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+	next_notify = earliest_notify_job();
+	next = Min(next_notify == DT_NOEND ? DT_NOEND : next_notify - SJ_FIRE_AHEAD_US,
+			   sj_dispatch_procedure_jobs(my_dbslot));
 	/* a repair that found a rule held by another transaction: again soon */
 	if (SjShmem->dbs[my_dbslot].repair)
 		next = Min(next, TimestampTzPlusMilliseconds(sj_now(), SJ_LOCKED_RETRY_MS));
@@ -289,8 +328,13 @@ fire_step(MemoryContext mcxt)
 	}
 	if (!SjShmem->dbs[my_dbslot].paused)
 	{
+		TimestampTz due = fire_at();
+
 		pgstat_report_activity(STATE_RUNNING, "firing due jobs");
-		fired = sj_fire_notify_jobs(mcxt);
+		fired = sj_fire_notify_jobs(mcxt, due);
+		/* fired ahead: the NOTIFYs go out at commit, which waits for due */
+		if (fired > 0 && due > sj_xact_now())
+			sj_sleep_until(due);
 		/* concurrent schedules: the next run is due whatever this one does */
 		if (sj_has_schedules())
 			fired += sj_start_concurrent_occurrences();
@@ -302,11 +346,16 @@ fire_step(MemoryContext mcxt)
 		next = plan();
 
 		/*
-		 * Due, yet nothing fired: the due jobs are locked by transactions
-		 * that act on them (an ack, a cancel, a reschedule).  Look again
+		 * The earliest job is due within the firing-ahead window (woken by a
+		 * commit, say, before the plan knew it): fire it ahead at once. Else,
+		 * due, yet nothing fired: the due jobs are locked by transactions
+		 * that act on them (an ack, a cancel, a reschedule). Look again
 		 * shortly rather than spin; their commit or rollback decides.
 		 */
-		if (next <= sj_xact_now() && !SjShmem->dbs[my_dbslot].paused)
+		if (next_notify > sj_xact_now() &&
+			next_notify - sj_xact_now() <= SJ_FIRE_AHEAD_US)
+			next = sj_now();
+		else if (next <= sj_xact_now() && !SjShmem->dbs[my_dbslot].paused)
 			next = TimestampTzPlusMilliseconds(sj_now(), SJ_LOCKED_RETRY_MS);
 	}
 	end_step();
