@@ -19,6 +19,9 @@ qs <<'SQL' >/dev/null || die setup
 CREATE TABLE bench.sink (id bigserial PRIMARY KEY, payload jsonb, at timestamptz DEFAULT clock_timestamp());
 CREATE PROCEDURE bench.insert_one(p jsonb) LANGUAGE sql
 AS $$ INSERT INTO bench.sink (payload) VALUES (p) $$;
+-- the same, declared asynchronous (README, Procedure jobs)
+CREATE PROCEDURE bench.insert_one_async(p jsonb) LANGUAGE sql SET synchronous_commit = off
+AS $$ INSERT INTO bench.sink (payload) VALUES (p) $$;
 CREATE TABLE bench.pq (id bigserial PRIMARY KEY, run_at timestamptz NOT NULL, payload jsonb NOT NULL);
 CREATE INDEX ON bench.pq (run_at);
 SQL
@@ -45,7 +48,7 @@ limit_run() {
 	local out
 	rm -f "$W/pgl_$tag".*
 	t0=$(now_us)
-	out=$(pgbench -n -c "$EXECUTORS" -j 2 -t "$PER_CLIENT" -l --log-prefix="$W/pgl_$tag" -f "$W/claim.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench limit"; }
+	out=$(PGOPTIONS=${LIMIT_PGOPTIONS:-} pgbench -n -c "$EXECUTORS" -j 2 -t "$PER_CLIENT" -l --log-prefix="$W/pgl_$tag" -f "$W/claim.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench limit"; }
 	RATE=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
 	# a --log line: client, transaction, latency us, script, end time s, its us
 	cat "$W/pgl_$tag".* | awk -v t0="$t0" '{ printf "%.6f\n", ($5 * 1000000 + $6 - t0) / 1e6 }' |
@@ -110,6 +113,33 @@ raw_series backlog_procedure_group limit backlog_procedure_before "$LIMITL (befo
 raw_series backlog_procedure_group limit backlog_procedure_after "$LIMITL (after)"
 bench_row "procedure backlog, group_commit, $N due jobs, $EXECUTORS executors" "jobs/s until all finished (limit: as above)" \
 	"$G" "$L" "≥ 16,000 jobs/s" "$(verdict "$G >= 16000 && $SINK == $N")"
+
+# The same backlog of a procedure declared SET synchronous_commit = off: each
+# job its own transaction, committed without waiting for its WAL flush.
+# Limit: the pgbench drain with synchronous_commit = off, measured after.
+log "backlog_procedure: $N jobs of a procedure declared synchronous_commit = off, while paused"
+q "TRUNCATE bench.sink; DELETE FROM scheduled_jobs.job_history WHERE procedure = 'bench.insert_one_async'" >/dev/null
+bench_pause
+q "SELECT count(scheduled_jobs.schedule_job(now(), procedure => 'bench.insert_one_async',
+	payload => jsonb_build_object('i', g, 'note', 'backlog')))
+   FROM generate_series(1, $N) g" >/dev/null || die "schedule async"
+q "VACUUM ANALYZE scheduled_jobs.jobs" >/dev/null
+bench_unpause_prepare
+T0=$(q "SELECT clock_timestamp()")
+bench_reload
+wait_for "$N asynchronous jobs" 600 "SELECT count(*) >= $N FROM scheduled_jobs.job_history WHERE procedure = 'bench.insert_one_async'"
+A=$(q "SELECT $N / extract(epoch FROM max(finished_at) - '$T0'::timestamptz) FROM scheduled_jobs.job_history WHERE procedure = 'bench.insert_one_async'")
+ASINK=$(q "SELECT count(*) FROM bench.sink")
+q "SELECT round(extract(epoch FROM finished_at - '$T0'::timestamptz)::numeric, 6) FROM scheduled_jobs.job_history
+   WHERE procedure = 'bench.insert_one_async' ORDER BY 1" | raw_samples backlog_procedure_async_sj
+log "backlog_procedure: asynchronous $A jobs/s ($ASINK rows inserted); limit with synchronous_commit = off"
+LIMIT_PGOPTIONS="-c synchronous_commit=off" limit_run async; LA=$RATE
+raw_plot tput backlog_procedure_async "procedure backlog, procedure declared synchronous_commit = off, $N due jobs, $EXECUTORS executors: finished_at"
+raw_series backlog_procedure_async sj backlog_procedure_async_sj "scheduled_jobs, synchronous_commit = off"
+raw_series backlog_procedure_async limit backlog_procedure_async "$LIMITL, synchronous_commit = off"
+bench_row "procedure backlog, procedure declared synchronous_commit = off, $N due jobs, $EXECUTORS executors" \
+	"jobs/s until all finished (limit: the pgbench drain with synchronous_commit = off, after)" \
+	"$A" "$LA" "≥ 0.7× limit; information: graphile-worker batched 15,828/s" "$(verdict "$A >= 0.7 * $LA && $ASINK == $N")"
 
 bench_db_drop
 bench_finish

@@ -14,6 +14,7 @@
 
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/async.h"
 #include "commands/prepare.h"
@@ -21,8 +22,12 @@
 #include "commands/trigger.h"
 #include "libpq/be-fsstubs.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "storage/lock.h"
 #include "utils/guc.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
 #include "utils/hsearch.h"
 #include "utils/memutils.h"
 #include "utils/portal.h"
@@ -236,4 +241,50 @@ sj_clear_session(void)
 	ResetSequenceCaches();
 	/* open large object descriptors, which loread(fd) of the next job reads */
 	AtEOXact_LargeObject(true);
+}
+
+/*
+ * sj_declared_synchronous_commit
+ *		The synchronous_commit that the procedure's own SET clause declares
+ *		(CREATE or ALTER PROCEDURE ... SET synchronous_commit = off), or NULL:
+ *		the job's transaction commits with it (executor.c), since the SET
+ *		clause itself ends with the CALL, before the commit.  Inside a
+ *		transaction.
+ */
+char *
+sj_declared_synchronous_commit(const char *procedure)
+{
+	ObjectWithArgs *proc = makeNode(ObjectWithArgs);
+	Oid			fn;
+	HeapTuple	tup;
+	Datum		config;
+	bool		isnull;
+	char	   *value = NULL;
+
+	proc->objname = stringToQualifiedNameList(procedure);
+	proc->objargs = list_make1(makeTypeNameFromOid(JSONBOID, -1));
+	fn = LookupFuncWithArgs(OBJECT_PROCEDURE, proc, true);
+	if (!OidIsValid(fn))
+		return NULL;
+	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn));
+	if (!HeapTupleIsValid(tup))
+		return NULL;
+	config = SysCacheGetAttr(PROCOID, tup, Anum_pg_proc_proconfig, &isnull);
+	if (!isnull)
+	{
+		Datum	   *items;
+		int			n;
+
+		deconstruct_array(DatumGetArrayTypeP(config), TEXTOID, -1, false,
+						  TYPALIGN_INT, &items, NULL, &n);
+		for (int i = 0; i < n; i++)
+		{
+			char	   *item = TextDatumGetCString(items[i]);
+
+			if (strncmp(item, "synchronous_commit=", 19) == 0)
+				value = pstrdup(item + 19);
+		}
+	}
+	ReleaseSysCache(tup);
+	return value;
 }

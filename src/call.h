@@ -13,5 +13,6 @@
 extern ErrorData *sj_call_job(SjJob *job, pg_atomic_uint64 *running_job,
 							  MemoryContext job_ctx);
 extern void sj_clear_session(void);
+extern char *sj_declared_synchronous_commit(const char *procedure);
 
 #endif							/* SJ_CALL_H */

@@ -323,6 +323,37 @@ lost_attempt_pending(int64 job_id)
  * Claim and run due procedure jobs in one transaction.  Returns false if
  * none was due.
  */
+/*
+ * The durability of the jobs' transaction: asynchronous if the procedure of
+ * every job of it declares so in its SET clause (the same value for all,
+ * e.g. synchronous_commit = off); else, as always, synchronous.  The jobs'
+ * effects and their completion still commit together: only jobs finished in
+ * the last moments before a crash of the operating system (or of the server,
+ * with fsync's WAL not yet written) can be lost, effects and completion
+ * alike, and so run again.
+ */
+static void
+commit_as_declared(List *jobs)
+{
+	char	   *value = NULL;
+	ListCell   *lc;
+
+	foreach(lc, jobs)
+	{
+		SjJob	   *job = lfirst(lc);
+		char	   *v = job->procedure ?
+		sj_declared_synchronous_commit(job->procedure) : NULL;
+
+		if (v == NULL || (value != NULL && strcmp(v, value) != 0))
+			return;
+		value = v;
+	}
+	if (value != NULL)
+		(void) set_config_option("synchronous_commit", value, PGC_SUSET,
+								 PGC_S_OVERRIDE, GUC_ACTION_LOCAL, true, 0,
+								 false);
+}
+
 static bool
 run_jobs(MemoryContext job_ctx)
 {
@@ -413,6 +444,7 @@ run_jobs(MemoryContext job_ctx)
 	}
 	if (succeeded)
 		sj_record_succeeded(succeeded);
+	commit_as_declared(claimed_jobs);
 
 	SPI_finish();
 	PopActiveSnapshot();
