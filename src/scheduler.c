@@ -271,12 +271,15 @@ static TimestampTz
 plan(void)
 {
 	TimestampTz next;
+	TimestampTz procedures;
 
 	if (SjShmem->dbs[my_dbslot].paused)
 		return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
 	next_notify = earliest_notify_job();
-	next = Min(next_notify == DT_NOEND ? DT_NOEND : next_notify - SJ_FIRE_AHEAD_US,
-			   sj_dispatch_procedure_jobs(my_dbslot));
+	/* (Min evaluates its arguments twice: each scan once) */
+	procedures = sj_dispatch_procedure_jobs(my_dbslot);
+	next = next_notify == DT_NOEND ? DT_NOEND : next_notify - SJ_FIRE_AHEAD_US;
+	next = Min(next, procedures);
 	/* a repair that found a rule held by another transaction: again soon */
 	if (SjShmem->dbs[my_dbslot].repair)
 		next = Min(next, TimestampTzPlusMilliseconds(sj_now(), SJ_LOCKED_RETRY_MS));
@@ -463,7 +466,11 @@ scheduler_pass(MemoryContext loop_ctx)
 	if (next == DT_NOBEGIN)
 		return next;			/* a full batch: fire the rest first */
 	if (!planned || fire_retry_ms > 0)
-		next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
+	{
+		TimestampTz planned_next = run_step(plan_step, loop_ctx, &plan_retry_ms);
+
+		next = Min(next, planned_next);
+	}
 
 	/*
 	 * A fire step that failed is tried again after its delay, not as soon as
