@@ -403,7 +403,7 @@ COMMENT ON COLUMN scheduled_jobs.job_stats.target IS
 	'the channel, the procedure, or the first 200 characters of the command';
 COMMENT ON COLUMN scheduled_jobs.job_stats.schedule_id IS 'the schedule of the jobs, 0 for one-off jobs';
 COMMENT ON COLUMN scheduled_jobs.job_stats.writer IS
-	'the proc number + 1 of the backend that wrote the row (0: folded), so that no two backends share a row';
+	'the proc number + 1 of the backend that wrote the row (0: folded; negative: a prepared transaction), so that no two backends share a row';
 COMMENT ON COLUMN scheduled_jobs.job_stats.fired IS 'jobs that fired (NOTIFYed or called)';
 COMMENT ON COLUMN scheduled_jobs.job_stats.succeeded IS
 	'jobs that succeeded, were NOTIFYed on a plain channel, or acknowledged';

@@ -9,8 +9,9 @@
  * scheduled_jobs.job_stats only once the transaction that counted them
  * commits.  A row of job_stats holds the counts, lag and run-time
  * histograms (histogram.c) and last error of one target (its schedule
- * apart) over 10 seconds, by one writer (the backend's proc number), so
- * that two backends never wait for each other's row.
+ * apart) over 10 seconds, by one writer (the backend's proc number, or a
+ * prepared transaction: writer_of), so that two backends never wait for
+ * each other's row.
  *
  * Sessions (ack, cancel, ...) write their counts in the transaction that
  * counted them, just before it commits: then job_stats agrees with
@@ -327,11 +328,29 @@ interval_us(int64 us)
 }
 
 /*
- * Write the rows kept into job_stats, in the current transaction: its end
- * empties them (commit) or drops them (a worker's failed write).
+ * The writer of the rows the current transaction writes: the backend's proc
+ * number + 1; for a transaction being prepared (prepare), -1 - its xid
+ * modulo 2^31.  A prepared transaction keeps its rows locked after its
+ * backend has gone on, to other transactions or away, and the backend's
+ * next transactions (or the next backend of that proc number) must not
+ * wait for it until it is committed or rolled back.  The xids of
+ * transactions not yet ended span less than 2^31, so no two prepared
+ * transactions share a writer.
+ */
+static int32
+writer_of(bool prepare)
+{
+	if (prepare)
+		return -1 - (int32) (GetTopTransactionId() & 0x7FFFFFFF);
+	return MyProc->pgprocno + 1;
+}
+
+/*
+ * Write the rows kept into job_stats as writer, in the current transaction:
+ * its end empties them (commit) or drops them (a worker's failed write).
  */
 static void
-write_rows(void)
+write_rows(int32 writer)
 {
 	HASH_SEQ_STATUS seq;
 	StatsRow   *row;
@@ -355,7 +374,7 @@ write_rows(void)
 		values[1] = CStringGetTextDatum(kind_names[row->key.kind]);
 		values[2] = CStringGetTextDatum(row->key.target);
 		values[3] = Int64GetDatum(row->key.schedule_id);
-		values[4] = Int32GetDatum(MyProc->pgprocno + 1);
+		values[4] = Int32GetDatum(writer);
 		values[5] = Int64GetDatum(row->fired);
 		for (int i = 0; i < SJ_END_COUNT; i++)
 			values[6 + i] = Int64GetDatum(row->counts[i]);
@@ -389,7 +408,7 @@ stats_xact_callback(XactEvent event, void *arg)
 			if (!deferred && n_events > 0)
 			{
 				keep_events();
-				write_rows();
+				write_rows(writer_of(event == XACT_EVENT_PRE_PREPARE));
 			}
 			break;
 		case XACT_EVENT_COMMIT:
@@ -597,7 +616,7 @@ sj_stats_flush(void)
 {
 	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-	write_rows();
+	write_rows(writer_of(false));
 }
 
 /* Run a compaction statement; the rows it folded or deleted. */

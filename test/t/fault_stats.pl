@@ -1,0 +1,95 @@
+
+# Fault: statistics (scheduled_jobs.stats) under two-phase commit, worker
+# exits and a failing compaction.  The counts of job_stats agree with
+# job_history, and nothing that goes wrong with statistics holds up an ack
+# or the pruning of job_history.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use FaultLib;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use Test::More;
+
+my $node = sj_node('stats', conf => "max_prepared_transactions = 5\n");
+sj_setup_db($node, 'app');
+
+# the jobs of job_history and the counts of job_stats for targets LIKE $like:
+# "target:fired/succeeded/cancelled" each
+sub history
+{
+	my ($like) = @_;
+	return $node->safe_psql('app', qq{
+		SELECT string_agg(t || ':' || f || '/' || s || '/' || c, ',' ORDER BY t) FROM (
+		SELECT COALESCE(channel, procedure) t, count(fired_at) f,
+			count(*) FILTER (WHERE state IN ('notified', 'succeeded', 'acknowledged')) s,
+			count(*) FILTER (WHERE state = 'cancelled') c
+		FROM scheduled_jobs.job_history WHERE COALESCE(channel, procedure) LIKE '$like' GROUP BY 1) h});
+}
+
+sub counted
+{
+	my ($like) = @_;
+	return $node->safe_psql('app', qq{
+		SELECT string_agg(t || ':' || f || '/' || s || '/' || c, ',' ORDER BY t) FROM (
+		SELECT target t, sum(fired) f, sum(succeeded) s, sum(cancelled) c
+		FROM scheduled_jobs.job_stats WHERE target LIKE '$like' GROUP BY 1) h});
+}
+
+# --- two-phase commit ------------------------------------------------------
+# A prepared ack keeps its job_stats row locked until COMMIT PREPARED: the
+# session that prepared it (and, once it is gone, the next backend with its
+# proc number) acks again at once, and the counts follow the prepared
+# transactions' outcome.
+$node->safe_psql('app', q{
+	SELECT scheduled_jobs.configure_channel('st_2pc', '10 minutes');
+	SELECT scheduled_jobs.schedule_job(now(), channel => 'st_2pc', job_key => 'st_2pc_' || g)
+	FROM generate_series(1, 4) g;
+	SELECT scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'st_2pc_later', job_key => 'st_2pc_later_' || g)
+	FROM generate_series(1, 2) g;});
+ok( sj_poll($node, 'app',
+		"SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'st_2pc' AND due_at IS NOT NULL",
+		'4', 30),
+	'2pc: the jobs are delivered, in flight');
+
+my $s = sj_dbh($node, 'app');
+$s->do("SET lock_timeout = '5s'");
+my $id_of = sub {
+	$s->selectrow_array('SELECT id FROM scheduled_jobs.jobs WHERE job_key = ?', undef, shift);
+};
+$s->begin_work;
+$s->do('SELECT scheduled_jobs.ack(?::bigint)', undef, $id_of->('st_2pc_1'));
+$s->do('SELECT scheduled_jobs.cancel_job(?::bigint)', undef, $id_of->('st_2pc_later_1'));
+$s->do("PREPARE TRANSACTION 'st_2pc_a'");
+$s->{AutoCommit} = 1;
+ok(eval { $s->do('SELECT scheduled_jobs.ack(?::bigint)', undef, $id_of->('st_2pc_2')); 1 },
+	'2pc: the session acks again after PREPARE TRANSACTION, without waiting for it')
+  or diag($@);
+ok(eval { $s->do('SELECT scheduled_jobs.cancel_job(?::bigint)', undef, $id_of->('st_2pc_later_2')); 1 },
+	'2pc: and cancels')
+  or diag($@);
+$s->begin_work;
+$s->do('SELECT scheduled_jobs.ack(?::bigint)', undef, $id_of->('st_2pc_3'));
+$s->do("PREPARE TRANSACTION 'st_2pc_b'");
+$s->{AutoCommit} = 1;
+$s->disconnect;
+# a new session, likely with the same proc number
+my $s2 = sj_dbh($node, 'app');
+$s2->do("SET lock_timeout = '5s'");
+ok( eval {
+		$s2->do(q{SELECT scheduled_jobs.ack(id) FROM scheduled_jobs.jobs WHERE job_key = 'st_2pc_4'});
+		1;
+	},
+	'2pc: a new session acks while both are prepared')
+  or diag($@);
+$s2->disconnect;
+$node->safe_psql('app', "COMMIT PREPARED 'st_2pc_a'");
+$node->safe_psql('app', "ROLLBACK PREPARED 'st_2pc_b'");
+is(history('st\_2pc%'), 'st_2pc:3/3/0,st_2pc_later:0/0/2', '2pc: job_history');
+is(counted('st\_2pc%'), history('st\_2pc%'),
+	'2pc: job_stats agrees: the committed prepared ack and cancel count, the rolled-back one does not');
+
+sj_check_crash_free($node, 'stats');
+sj_stop($node);
+done_testing();
