@@ -31,16 +31,21 @@
 
 #include "access/xact.h"
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "storage/pmsignal.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
@@ -581,12 +586,54 @@ sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
+ * At the exit of a worker (before_shmem_exit): write the counts it keeps,
+ * which a stop (SIGTERM: a fast shutdown, pg_terminate_backend(), DDL that
+ * holds the database) would lose otherwise.  Registered after the
+ * connection, so it runs before the connection is shut down, and first
+ * rolls back the transaction that the exit interrupted.  The exit must not
+ * hang on it: it holds interrupts (no lock_timeout, no cancel), so the
+ * counts are dropped if job_stats is locked, and the commit is
+ * asynchronous (no wait for a synchronous standby).  Not after the
+ * postmaster died.  An error here is FATAL and ends the exit's callbacks
+ * as usual.
+ */
+static void
+stats_exit(int code, Datum arg)
+{
+	Oid			relid;
+
+	if (!PostmasterIsAlive())
+		return;
+	AbortOutOfAnyTransaction();
+	if (rows == NULL)
+		return;
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	relid = sj_has_stats() ?
+		get_relname_relid("job_stats", get_namespace_oid(SJ_EXTENSION_NAME, false)) :
+		InvalidOid;
+	if (OidIsValid(relid) &&
+		ConditionalLockRelationOid(relid, RowExclusiveLock))
+		write_rows(writer_of(false));
+	else if (OidIsValid(relid))
+		ereport(LOG,
+				(errmsg("scheduled_jobs dropped the statistics of %ld targets at exit: scheduled_jobs.job_stats is locked",
+						hash_get_num_entries(rows))));
+	CommitTransactionCommand();
+}
+
+/*
  * sj_stats_defer
- *		This backend is a worker: it keeps its counts, for sj_stats_flush.
+ *		This backend is a worker: it keeps its counts, for sj_stats_flush,
+ *		and writes them when it exits.  After the worker connected to its
+ *		database.
  */
 void
 sj_stats_defer(void)
 {
+	if (!deferred)
+		before_shmem_exit(stats_exit, (Datum) 0);
 	deferred = true;
 }
 

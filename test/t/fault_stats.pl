@@ -90,6 +90,40 @@ is(history('st\_2pc%'), 'st_2pc:3/3/0,st_2pc_later:0/0/2', '2pc: job_history');
 is(counted('st\_2pc%'), history('st\_2pc%'),
 	'2pc: job_stats agrees: the committed prepared ack and cancel count, the rolled-back one does not');
 
+# --- worker exits ---------------------------------------------------------
+# The scheduler and the executors keep their counts for up to a second:
+# stopped (pg_terminate_backend(), a fast shutdown) with counts kept, they
+# write them on their way out.
+for my $how (qw(terminate fast))
+{
+	my $c = "st_exit_$how";
+	$node->safe_psql('app', qq{
+		SELECT count(scheduled_jobs.schedule_job(now(), channel => '$c')) FROM generate_series(1, 100);
+		SELECT count(scheduled_jobs.schedule_job(now(), procedure => 'sjt.record',
+			payload => jsonb_build_object('token', '$c'))) FROM generate_series(1, 20);});
+	ok( sj_poll($node, 'app', qq{
+			SELECT count(*) FROM scheduled_jobs.job_history
+			WHERE channel = '$c' OR payload->>'token' = '$c'}, '120', 30),
+		"$how: the jobs finished");
+	if ($how eq 'terminate')
+	{
+		$node->safe_psql('app', q{
+			SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+			WHERE backend_type IN ('scheduled_jobs scheduler', 'scheduled_jobs executor')});
+	}
+	else
+	{
+		sj_stop($node, 'fast');
+		sj_start($node, 'fast restart');
+	}
+	ok( sj_poll($node, 'app', qq{
+			SELECT COALESCE(sum(fired), 0) || '/' || COALESCE(sum(succeeded), 0)
+			FROM scheduled_jobs.job_stats WHERE target = '$c'}, '100/100', 10),
+		"$how: the scheduler's counts were written");
+	is(counted('sjt.record'), history('sjt.record'),
+		"$how: the executors' counts were written");
+}
+
 sj_check_crash_free($node, 'stats');
 sj_stop($node);
 done_testing();
