@@ -70,9 +70,13 @@ static bool started = false;
 /* the fire step did the plan step's work too */
 static bool planned = false;
 
-/* when to prune job_history next (retention.c), and the retry delay */
+/*
+ * when to prune job_history and compact job_stats next (retention.c,
+ * stats.c), and the retry delays
+ */
 static TimestampTz next_prune = 0;
 static int	prune_retry_ms = 0;
+static int	compact_retry_ms = 0;
 static int	stats_retry_ms = 0;
 
 static SPIPlanPtr earliest_plan = NULL;
@@ -333,7 +337,25 @@ prune_step(MemoryContext mcxt)
 	begin_step();
 	pgstat_report_activity(STATE_RUNNING, "pruning job_history");
 	more = sj_prune_history();
-	more |= sj_stats_compact();
+	end_step();
+	pgstat_report_activity(STATE_IDLE, NULL);
+	return more ? sj_now() :
+		TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_INTERVAL_MS);
+}
+
+/*
+ * The compaction step (stats.c), with the prune step: a step of its own, so
+ * that statistics that cannot be folded never keep job_history from being
+ * pruned.  The time of the next one, now if a batch was full.
+ */
+static TimestampTz
+compact_step(MemoryContext mcxt)
+{
+	bool		more;
+
+	begin_step();
+	pgstat_report_activity(STATE_RUNNING, "compacting job_stats");
+	more = sj_stats_compact();
 	end_step();
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return more ? sj_now() :
@@ -478,6 +500,9 @@ sj_scheduler_main(Datum main_arg)
 			sj_now() >= next_prune && !slot->paused)
 		{
 			next_prune = run_step(prune_step, loop_ctx, &prune_retry_ms);
+			MemoryContextReset(loop_ctx);
+			next_prune = Min(next_prune,
+							 run_step(compact_step, loop_ctx, &compact_retry_ms));
 			MemoryContextReset(loop_ctx);
 			continue;
 		}

@@ -124,6 +124,38 @@ for my $how (qw(terminate fast))
 		"$how: the executors' counts were written");
 }
 
+# --- a compaction that fails ------------------------------------------------
+# Folding job_stats fails (here on a trigger an administrator added: any
+# error of the fold would do): job_history is still pruned, and the rows are
+# folded once the fold can go through.
+$node->safe_psql('app', q{
+	CREATE FUNCTION sjt.no_fold() RETURNS trigger LANGUAGE plpgsql AS $$
+	BEGIN RAISE EXCEPTION 'sjt: no folding'; END $$;
+	CREATE TRIGGER no_fold BEFORE INSERT ON scheduled_jobs.job_stats
+		FOR EACH ROW WHEN (NEW.seconds <> 10) EXECUTE FUNCTION sjt.no_fold();
+	INSERT INTO scheduled_jobs.job_stats (bucket, seconds, kind, target, schedule_id, writer,
+		fired, succeeded, failed, cancelled, expired, dead)
+	SELECT date_bin('1 minute', now() - interval '3 minutes', 'epoch') + s * interval '10 seconds',
+		10, 'channel', 'st_fold', 0, 1, 1, 1, 0, 0, 0, 0
+	FROM generate_series(0, 5) s;
+	SELECT count(scheduled_jobs.schedule_job(now(), channel => 'st_prune')) FROM generate_series(1, 10);});
+ok( sj_poll($node, 'app',
+		"SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = 'st_prune'", '10', 30),
+	'fold: the jobs to prune are in job_history');
+my $log_at = -s $node->logfile;
+$node->safe_psql('app', q{
+	UPDATE scheduled_jobs.job_history SET finished_at = now() - interval '8 days' WHERE channel = 'st_prune';
+	SELECT pg_reload_conf();});
+ok( sj_poll($node, 'app',
+		"SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = 'st_prune'", '0', 20),
+	'fold: job_history is pruned while job_stats cannot be folded');
+like(sj_log_since($node, $log_at), qr/sjt: no folding/, 'fold: the fold did fail');
+$node->safe_psql('app', 'DROP TRIGGER no_fold ON scheduled_jobs.job_stats');
+ok( sj_poll($node, 'app', q{
+		SELECT string_agg(seconds || ':' || fired, ',') FROM scheduled_jobs.job_stats
+		WHERE target = 'st_fold'}, '60:6', 30),
+	'fold: once it can, the fold goes through');
+
 sj_check_crash_free($node, 'stats');
 sj_stop($node);
 done_testing();
