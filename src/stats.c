@@ -76,6 +76,14 @@
  */
 #define SJ_STATS_COMMAND_CHARS 200
 
+/*
+ * a last error is the message cut to this many characters (job_history
+ * keeps it whole): the view and the folding gather the last errors of all
+ * the rows of a target, a day's worth, in one array, which must stay far
+ * from the 1 GB a value can take, whatever the messages of a role's jobs
+ */
+#define SJ_STATS_ERROR_CHARS 1000
+
 /* The kinds of target, as job_stats.kind says them. */
 static const char *const kind_names[] = {"channel", "procedure", "command"};
 
@@ -475,6 +483,18 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
+/* The first chars characters of s, in events_cxt. */
+static char *
+clip(const char *s, int chars)
+{
+	int			len = pg_mbcharcliplen(s, strlen(s), chars);
+	char	   *result = MemoryContextAlloc(events_cxt, len + 1);
+
+	memcpy(result, s, len);
+	result[len] = '\0';
+	return result;
+}
+
 /*
  * sj_stats_count
  *		Count a job that ended so (end), or a failed attempt that will be
@@ -512,13 +532,7 @@ sj_stats_count(const char *channel, const char *procedure, const char *command,
 	if (channel || procedure)
 		ev->key.target = MemoryContextStrdup(events_cxt, channel ? channel : procedure);
 	else
-	{
-		const char *c = command ? command : "";
-		int			len = pg_mbcharcliplen(c, strlen(c), SJ_STATS_COMMAND_CHARS);
-
-		ev->key.target = MemoryContextAllocZero(events_cxt, len + 1);
-		memcpy((char *) ev->key.target, c, len);
-	}
+		ev->key.target = clip(command ? command : "", SJ_STATS_COMMAND_CHARS);
 	ev->nest = GetCurrentTransactionNestLevel();
 	ev->end = end;
 	/* run_at is job time, fired_at real time: the lag by one clock */
@@ -526,7 +540,7 @@ sj_stats_count(const char *channel, const char *procedure, const char *command,
 		Max(fired_at + (TimestampTz) sj_clock_offset * USECS_PER_SEC - run_at, 0);
 	ev->run = (channel == NULL && fired_at != 0 && end != SJ_END_RETRIED) ?
 		Max(finished_at - fired_at, 0) : -1;
-	ev->error = error ? MemoryContextStrdup(events_cxt, error) : NULL;
+	ev->error = error ? clip(error, SJ_STATS_ERROR_CHARS) : NULL;
 	ev->at = finished_at;
 }
 
