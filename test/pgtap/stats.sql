@@ -15,8 +15,14 @@ DELETE FROM scheduled_jobs.job_history WHERE COALESCE(channel, procedure) LIKE '
 DELETE FROM scheduled_jobs.job_stats WHERE target LIKE '%sj\_st%';
 DELETE FROM scheduled_jobs.channel_settings WHERE channel LIKE 'sj\_st%';
 DROP SCHEMA IF EXISTS sj_st CASCADE;
+DO $$BEGIN
+	IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'sj_st_role') THEN
+		DROP OWNED BY sj_st_role;
+		DROP ROLE sj_st_role;
+	END IF;
+END$$;
 
-SELECT plan(16);
+SELECT plan(17);
 
 CREATE SCHEMA sj_st;
 CREATE TABLE sj_st.effects (n int);
@@ -147,6 +153,19 @@ SELECT scheduled_jobs.cancel_job(scheduled_jobs.schedule_job(now() + interval '1
 RESET scheduled_jobs.track_stats;
 SELECT is((SELECT cancelled_1d FROM scheduled_jobs.stats WHERE target = 'sj_st_plain'), 4::bigint,
 	'track_stats off: the cancel is not counted');
+
+-- DROP OWNED BY cancels a role's jobs: counted as cancelled
+CREATE ROLE sj_st_role;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO sj_st_role;
+SET ROLE sj_st_role;
+SELECT count(scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_st_owned'))
+	AS n FROM generate_series(1, 3) g \gset
+RESET ROLE;
+DROP OWNED BY sj_st_role;
+DROP ROLE sj_st_role;
+SELECT results_eq($$SELECT cancelled_1d, pending FROM scheduled_jobs.stats WHERE target = 'sj_st_owned'$$,
+	$$SELECT count(*), 0::bigint FROM scheduled_jobs.job_history WHERE channel = 'sj_st_owned' AND state = 'cancelled'$$,
+	'DROP OWNED BY: the cancelled jobs are counted as in job_history');
 
 -- the scheduler folds: 10-second rows of 3 minutes ago into a minute row,
 -- minute rows of 2 hours ago into an hour row; hour rows of 30 hours ago go
