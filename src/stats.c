@@ -47,6 +47,7 @@
 #include "utils/hsearch.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -410,6 +411,49 @@ write_rows(int32 writer)
 	PopActiveSnapshot();
 }
 
+/*
+ * A session writes its counts before it commits or prepares (prepare), in a
+ * subtransaction: if job_stats cannot take them (an administrator's
+ * trigger, constraint or index change), they are dropped with a warning and
+ * the transaction commits its jobs all the same.  A cancel still cancels.
+ */
+static void
+write_session_rows(bool prepare)
+{
+	int32		writer = writer_of(prepare);
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		write_rows(writer);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("scheduled_jobs dropped the statistics of %ld targets that it could not write: %s",
+						hash_get_num_entries(rows), edata->message),
+				 errdetail("The jobs are in job_history as usual; scheduled_jobs.stats does not count them.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
+}
+
 static void
 stats_xact_callback(XactEvent event, void *arg)
 {
@@ -421,7 +465,7 @@ stats_xact_callback(XactEvent event, void *arg)
 			if (!deferred && n_events > 0)
 			{
 				keep_events();
-				write_rows(writer_of(event == XACT_EVENT_PRE_PREPARE));
+				write_session_rows(event == XACT_EVENT_PRE_PREPARE);
 			}
 			break;
 		case XACT_EVENT_COMMIT:

@@ -14,6 +14,7 @@ DELETE FROM scheduled_jobs.jobs WHERE COALESCE(channel, procedure) LIKE '%sj\_st
 DELETE FROM scheduled_jobs.job_history WHERE COALESCE(channel, procedure) LIKE '%sj\_st%';
 DELETE FROM scheduled_jobs.job_stats WHERE target LIKE '%sj\_st%';
 DELETE FROM scheduled_jobs.channel_settings WHERE channel LIKE 'sj\_st%';
+DROP TRIGGER IF EXISTS sj_st_refuse ON scheduled_jobs.job_stats;
 DROP SCHEMA IF EXISTS sj_st CASCADE;
 DO $$BEGIN
 	IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'sj_st_role') THEN
@@ -22,7 +23,7 @@ DO $$BEGIN
 	END IF;
 END$$;
 
-SELECT plan(17);
+SELECT plan(18);
 
 CREATE SCHEMA sj_st;
 CREATE TABLE sj_st.effects (n int);
@@ -166,6 +167,20 @@ DROP ROLE sj_st_role;
 SELECT results_eq($$SELECT cancelled_1d, pending FROM scheduled_jobs.stats WHERE target = 'sj_st_owned'$$,
 	$$SELECT count(*), 0::bigint FROM scheduled_jobs.job_history WHERE channel = 'sj_st_owned' AND state = 'cancelled'$$,
 	'DROP OWNED BY: the cancelled jobs are counted as in job_history');
+
+-- job_stats refuses a session's counts (a trigger an administrator added):
+-- the cancel commits all the same, uncounted, with a warning
+CREATE FUNCTION sj_st.refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'sj_st: no stats'; END$$;
+CREATE TRIGGER sj_st_refuse BEFORE INSERT OR UPDATE ON scheduled_jobs.job_stats
+	FOR EACH ROW WHEN (NEW.target = 'sj_st_refused') EXECUTE FUNCTION sj_st.refuse();
+SET client_min_messages = error;
+SELECT scheduled_jobs.cancel_job(scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_st_refused')) AS c \gset
+SET client_min_messages = warning;
+DROP TRIGGER sj_st_refuse ON scheduled_jobs.job_stats;
+SELECT results_eq($$SELECT state, (SELECT count(*) FROM scheduled_jobs.job_stats WHERE target = 'sj_st_refused')
+	FROM scheduled_jobs.job_history WHERE channel = 'sj_st_refused'$$,
+	$$VALUES ('cancelled'::text, 0::bigint)$$,
+	'job_stats refuses the counts: the cancel commits, uncounted');
 
 -- the scheduler folds: 10-second rows of 3 minutes ago into a minute row,
 -- minute rows of 2 hours ago into an hour row; hour rows of 30 hours ago go
