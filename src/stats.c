@@ -68,6 +68,9 @@
 /* how long a worker keeps its counts before it writes them */
 #define SJ_STATS_DEFER_MS 1000
 
+/* how long a worker keeps them at most while job_stats is locked */
+#define SJ_STATS_LOCKED_MS 60000
+
 /* rows folded or deleted per statement of the compaction */
 #define SJ_STATS_COMPACT_BATCH 500
 
@@ -130,6 +133,7 @@ typedef struct StatsEvent
 static HTAB *rows = NULL;
 static MemoryContext stats_cxt = NULL;
 static TimestampTz first_kept = 0;	/* when rows got its first, 0: empty */
+static TimestampTz flush_due = 0;	/* when a worker writes them */
 
 /* the events of the current transaction, in events_cxt */
 static StatsEvent *events = NULL;
@@ -239,7 +243,7 @@ reset_rows(void)
 	if (stats_cxt != NULL)
 		MemoryContextReset(stats_cxt);
 	rows = NULL;
-	first_kept = 0;
+	first_kept = flush_due = 0;
 }
 
 static void
@@ -293,7 +297,10 @@ keep_events(void)
 						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	}
 	if (first_kept == 0)
+	{
 		first_kept = GetCurrentTimestamp();
+		flush_due = first_kept + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
+	}
 	for (int i = 0; i < n_events; i++)
 	{
 		StatsEvent *ev = &events[i];
@@ -339,6 +346,23 @@ interval_us(int64 us)
 
 	i->time = us;
 	return IntervalPGetDatum(i);
+}
+
+/*
+ * Lock job_stats for writing, without waiting: whether it could, or there is
+ * no job_stats (an earlier version: nothing will be written).  A worker
+ * must not wait for it: firing or running jobs would wait with it.  Inside
+ * a transaction.
+ */
+static bool
+lock_job_stats(void)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+	Oid			relid;
+
+	relid = OidIsValid(nspid) ? get_relname_relid("job_stats", nspid) : InvalidOid;
+	return !OidIsValid(relid) ||
+		ConditionalLockRelationOid(relid, RowExclusiveLock);
 }
 
 /*
@@ -658,8 +682,6 @@ sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col)
 static void
 stats_exit(int code, Datum arg)
 {
-	Oid			relid;
-
 	if (!PostmasterIsAlive())
 		return;
 	AbortOutOfAnyTransaction();
@@ -668,13 +690,9 @@ stats_exit(int code, Datum arg)
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	relid = sj_has_stats() ?
-		get_relname_relid("job_stats", get_namespace_oid(SJ_EXTENSION_NAME, false)) :
-		InvalidOid;
-	if (OidIsValid(relid) &&
-		ConditionalLockRelationOid(relid, RowExclusiveLock))
+	if (lock_job_stats())
 		write_rows(writer_of(false));
-	else if (OidIsValid(relid))
+	else
 		ereport(LOG,
 				(errmsg("scheduled_jobs dropped the statistics of %ld targets at exit: scheduled_jobs.job_stats is locked",
 						hash_get_num_entries(rows))));
@@ -706,19 +724,37 @@ sj_stats_flush_at(void)
 	if (first_kept == 0)
 		return DT_NOEND;
 	/* by the one clock of the workers' waits */
-	return sj_now() - (GetCurrentTimestamp() - first_kept) +
-		(TimestampTz) SJ_STATS_DEFER_MS * 1000;
+	return sj_now() + (flush_due - GetCurrentTimestamp());
 }
 
 /*
  * sj_stats_flush
  *		Write the counts a worker keeps, with asynchronous commit (a crash
  *		loses them either way).  Inside a transaction of its own that the
- *		caller then commits; if it fails, the counts are dropped.
+ *		caller then commits; if it fails, the counts are dropped.  If
+ *		job_stats is locked, they are kept and written a second later, or
+ *		dropped once they were kept for SJ_STATS_LOCKED_MS.
  */
 void
 sj_stats_flush(void)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (rows == NULL)
+		return;
+	if (!lock_job_stats())
+	{
+		if (now - first_kept < (TimestampTz) SJ_STATS_LOCKED_MS * 1000)
+		{
+			flush_due = now + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
+			return;
+		}
+		ereport(WARNING,
+				(errmsg("scheduled_jobs dropped the statistics of %ld targets: scheduled_jobs.job_stats was locked for %d s",
+						hash_get_num_entries(rows), SJ_STATS_LOCKED_MS / 1000)));
+		reset_rows();
+		return;
+	}
 	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	write_rows(writer_of(false));
@@ -752,7 +788,8 @@ sj_stats_compact(void)
 	Datum		values[4];
 	bool		more = false;
 
-	if (!sj_has_stats())
+	/* (not waiting for a lock: the scheduler would wait with it) */
+	if (!sj_has_stats() || !lock_job_stats())
 		return false;
 	if (fold_plan == NULL)
 		fold_plan = sj_prepare(fold_sql, 4, fold_types);

@@ -11,6 +11,7 @@ use FaultLib;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time usleep);
 
 my $node = sj_node('stats', conf => "max_prepared_transactions = 5\n");
 sj_setup_db($node, 'app');
@@ -35,6 +36,24 @@ sub counted
 		SELECT string_agg(t || ':' || f || '/' || s || '/' || c, ',' ORDER BY t) FROM (
 		SELECT target t, sum(fired) f, sum(succeeded) s, sum(cancelled) c
 		FROM scheduled_jobs.job_stats WHERE target LIKE '$like' GROUP BY 1) h});
+}
+
+# whether job_stats agrees with job_history for targets LIKE $like within
+# $timeout seconds (the workers write a second after the jobs finished)
+sub agree
+{
+	my ($like, $timeout) = @_;
+	my $deadline = time() + $timeout;
+	while (counted($like) ne history($like))
+	{
+		if (time() > $deadline)
+		{
+			diag('job_history: ' . history($like) . ', job_stats: ' . counted($like));
+			return 0;
+		}
+		usleep(100_000);
+	}
+	return 1;
 }
 
 # --- two-phase commit ------------------------------------------------------
@@ -123,6 +142,30 @@ for my $how (qw(terminate fast))
 	is(counted('sjt.record'), history('sjt.record'),
 		"$how: the executors' counts were written");
 }
+
+# --- job_stats locked -------------------------------------------------------
+# An administrator's lock on job_stats (CREATE INDEX, VACUUM FULL, LOCK)
+# holds up no firing: the workers keep their counts until they can write
+# them.
+my $locker = sj_dbh($node, 'app');
+$locker->begin_work;
+$locker->do('LOCK TABLE scheduled_jobs.job_stats IN SHARE MODE');
+$node->safe_psql('app', q{
+	SELECT count(scheduled_jobs.schedule_job(now() + g * interval '300 ms', channel => 'st_locked'))
+	FROM generate_series(1, 10) g;
+	SELECT count(scheduled_jobs.schedule_job(now() + g * interval '300 ms', procedure => 'sjt.record',
+		payload => jsonb_build_object('token', 'st_locked'))) FROM generate_series(1, 5) g;});
+ok( sj_poll($node, 'app', q{
+		SELECT count(*) FILTER (WHERE fired_at - run_at < interval '1 second') FROM scheduled_jobs.job_history
+		WHERE channel = 'st_locked' OR payload->>'token' = 'st_locked'}, '15', 10),
+	'locked: the jobs fire and run on time while job_stats is locked');
+$locker->commit;
+$locker->disconnect;
+ok( sj_poll($node, 'app',
+		"SELECT COALESCE(sum(fired), 0) FROM scheduled_jobs.job_stats WHERE target = 'st_locked'",
+		'10', 10),
+	'locked: then the counts are written');
+ok(agree('sjt.record', 10), "locked: the executors' too");
 
 # --- a compaction that fails ------------------------------------------------
 # Folding job_stats fails (here on a trigger an administrator added: any
