@@ -29,6 +29,9 @@ PG_FUNCTION_INFO_V1(sj_histogram_percentile);
 #define ENTRY_BUCKET(e) ((int) ((e) >> COUNT_BITS))
 #define ENTRY_COUNT(e) ((int64) ((e) & COUNT_MASK))
 
+/* the bucket of the longest duration (PG_INT64_MAX us) */
+#define MAX_BUCKET (16 + (62 - 4) * 8 + 7)
+
 /* The bucket of a duration of us microseconds. */
 static int
 bucket_of(int64 us)
@@ -197,7 +200,17 @@ sj_histogram_percentile(PG_FUNCTION_ARGS)
 				 errmsg("percentile fraction %g is not between 0 and 1", fraction)));
 	e = entries_of(h, &n);
 	for (int i = 0; i < n; i++)
+	{
+		/* (a bytea from anywhere: no shift past 63 bits, no overflow) */
+		if (ENTRY_BUCKET(e[i]) > MAX_BUCKET || ENTRY_COUNT(e[i]) == 0 ||
+			(i > 0 && ENTRY_BUCKET(e[i]) <= ENTRY_BUCKET(e[i - 1])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid scheduled_jobs histogram"),
+					 errdetail("Entry %d has a bucket out of range or out of order, or a count of 0.",
+							   i + 1)));
 		total += ENTRY_COUNT(e[i]);
+	}
 	if (total == 0)
 		PG_RETURN_NULL();
 	/* the rank of the percentile among the sorted durations, from 1 */
