@@ -15,11 +15,15 @@
  *
  * Sessions (ack, cancel, ...) write their counts in the transaction that
  * counted them, just before it commits: then job_stats agrees with
- * job_history.  The workers keep theirs in memory and write them in a
- * transaction of their own at most a second later (sj_stats_flush_at), so
- * that statistics add no statement and no row lock to a firing
- * transaction, the lag of a job least of all; a crash of the server loses
- * that second of the workers' counts (job_history keeps every job).
+ * job_history.  They write them in a subtransaction, so that counts that
+ * job_stats refuses are dropped with a warning instead of failing the
+ * commit of the jobs (write_session_rows).  The workers keep theirs in
+ * memory and write them in a transaction of their own at most a second
+ * later (sj_stats_flush_at), and when they exit (stats_exit), so that
+ * statistics add no statement and no row lock to a firing transaction, the
+ * lag of a job least of all; they never wait for a lock on job_stats
+ * (lock_job_stats).  A crash of the server loses that second of the
+ * workers' counts (job_history keeps every job).
  *
  * The scheduler folds the 10-second rows into minute rows once their minute
  * is out of the last-minute window, those into hour rows once their hour
