@@ -675,21 +675,21 @@ sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col)
  * At the exit of a worker (before_shmem_exit): write the counts it keeps,
  * which a stop (SIGTERM: a fast shutdown, pg_terminate_backend(), DDL that
  * holds the database) would lose otherwise.  Registered after the
- * connection, so it runs before the connection is shut down, and first
- * rolls back the transaction that the exit interrupted.  The exit must not
- * hang on it: it holds interrupts (no lock_timeout, no cancel), so the
- * counts are dropped if job_stats is locked, and the commit is
- * asynchronous (no wait for a synchronous standby).  Not after the
- * postmaster died.  An error here is FATAL and ends the exit's callbacks
- * as usual.
+ * connection, so it runs before the connection is shut down.  Only if the
+ * exit came between transactions, as it does to a waiting worker: one that
+ * it interrupted is rolled back after this, and rolling it back here,
+ * earlier, would let another executor claim a job whose interrupted
+ * attempt the exit is yet to note (executor_exit).  The exit must not hang
+ * on it: it holds interrupts (no lock_timeout, no cancel), so the counts
+ * are dropped if job_stats is locked, and the commit is asynchronous (no
+ * wait for a synchronous standby).  Not after the postmaster died.  An
+ * error here is FATAL and ends the exit's callbacks as usual.
  */
 static void
 stats_exit(int code, Datum arg)
 {
-	if (!PostmasterIsAlive())
-		return;
-	AbortOutOfAnyTransaction();
-	if (rows == NULL)
+	if (rows == NULL || IsTransactionOrTransactionBlock() ||
+		!PostmasterIsAlive())
 		return;
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetCurrentStatementStartTimestamp();
