@@ -72,8 +72,12 @@
 /* how long a worker keeps its counts before it writes them */
 #define SJ_STATS_DEFER_MS 1000
 
-/* how long a worker keeps them at most while job_stats is locked */
+/*
+ * how long a worker keeps them at most while job_stats is locked, and how
+ * many rows (some 400 bytes each)
+ */
 #define SJ_STATS_LOCKED_MS 60000
+#define SJ_STATS_LOCKED_ROWS 100000
 
 /* rows folded or deleted per statement of the compaction */
 #define SJ_STATS_COMPACT_BATCH 500
@@ -737,7 +741,8 @@ sj_stats_flush_at(void)
  *		loses them either way).  Inside a transaction of its own that the
  *		caller then commits; if it fails, the counts are dropped.  If
  *		job_stats is locked, they are kept and written a second later, or
- *		dropped once they were kept for SJ_STATS_LOCKED_MS.
+ *		dropped once they were kept for SJ_STATS_LOCKED_MS or grew to
+ *		SJ_STATS_LOCKED_ROWS rows.
  */
 void
 sj_stats_flush(void)
@@ -748,14 +753,15 @@ sj_stats_flush(void)
 		return;
 	if (!lock_job_stats())
 	{
-		if (now - first_kept < (TimestampTz) SJ_STATS_LOCKED_MS * 1000)
+		if (now - first_kept < (TimestampTz) SJ_STATS_LOCKED_MS * 1000 &&
+			hash_get_num_entries(rows) < SJ_STATS_LOCKED_ROWS)
 		{
 			flush_due = now + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
 			return;
 		}
 		ereport(WARNING,
-				(errmsg("scheduled_jobs dropped the statistics of %ld targets: scheduled_jobs.job_stats was locked for %d s",
-						hash_get_num_entries(rows), SJ_STATS_LOCKED_MS / 1000)));
+				(errmsg("scheduled_jobs dropped the statistics of %ld targets: scheduled_jobs.job_stats stayed locked",
+						hash_get_num_entries(rows))));
 		reset_rows();
 		return;
 	}
