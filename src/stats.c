@@ -188,18 +188,47 @@ static SPIPlanPtr drop_plan = NULL;
 	" ON CONFLICT (bucket, seconds, kind, target, schedule_id, writer) DO UPDATE SET " \
 	STATS_MERGE
 
-/* Write one 10-second row: $1 bucket, $2 kind, ... in STATS_COLUMNS order. */
+/*
+ * Write 10-second rows of writer $1: the columns of STATS_COLUMNS but
+ * seconds and writer, each as an array, from $2 on (write_columns).  One
+ * statement for many rows: a worker that counted thousands of targets in
+ * a second must not hold up firing for a statement each.
+ */
 static const char *const write_sql =
 "INSERT INTO scheduled_jobs.job_stats AS s (" STATS_COLUMNS ") "
-"VALUES ($1, 10, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+"SELECT u.bucket, 10, u.kind, u.target, u.schedule_id, $1, u.fired, u.succeeded, "
+"  u.failed, u.cancelled, u.expired, u.dead, u.lag, u.lag_max, u.run, u.run_max, "
+"  u.last_error, u.last_error_at "
+"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+"  pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+"  pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), "
+"  pg_catalog.unnest($11), pg_catalog.unnest($12), pg_catalog.unnest($13), "
+"  pg_catalog.unnest($14), pg_catalog.unnest($15), pg_catalog.unnest($16), "
+"  pg_catalog.unnest($17)) "
+"  AS u(bucket, kind, target, schedule_id, fired, succeeded, failed, cancelled, "
+"    expired, dead, lag, lag_max, run, run_max, last_error, last_error_at)"
 STATS_CONFLICT;
 
-/* the parameters of write_sql */
-static Oid	write_types[17] = {
-	TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT4OID,
-	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	BYTEAOID, INTERVALOID, BYTEAOID, INTERVALOID, TEXTOID, TIMESTAMPTZOID
-};
+/* The arrays of write_sql, from $2 on. */
+typedef enum WriteColumn
+{
+	W_BUCKET,
+	W_KIND,
+	W_TARGET,
+	W_SCHEDULE,
+	W_FIRED,
+	W_COUNTS,					/* SJ_END_COUNT of them */
+	W_LAG = W_COUNTS + SJ_END_COUNT,
+	W_LAG_MAX,
+	W_RUN,
+	W_RUN_MAX,
+	W_ERROR,
+	W_ERROR_AT,
+	W_NCOLUMNS
+} WriteColumn;
+
+/* rows written per statement */
+#define SJ_STATS_WRITE_BATCH 1000
 
 /*
  * Fold up to $4 rows $1 seconds wide of buckets before $3 into rows $2
@@ -391,54 +420,132 @@ writer_of(bool prepare)
 	return MyProc->pgprocno + 1;
 }
 
+/* The element type of a column of write_sql. */
+static Oid
+column_type(WriteColumn c)
+{
+	switch (c)
+	{
+		case W_BUCKET:
+		case W_ERROR_AT:
+			return TIMESTAMPTZOID;
+		case W_KIND:
+		case W_TARGET:
+		case W_ERROR:
+			return TEXTOID;
+		case W_LAG:
+		case W_RUN:
+			return BYTEAOID;
+		case W_LAG_MAX:
+		case W_RUN_MAX:
+			return INTERVALOID;
+		default:
+			return INT8OID;		/* the schedule and the counts */
+	}
+}
+
+/* A 1-D array of n datums of element type elem (nulls: NULL for none). */
+static Datum
+array_of(Datum *datums, bool *nulls, int n, Oid elem)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(datums, nulls, 1, dims, lbs, elem,
+											  typlen, typbyval, typalign));
+}
+
 /*
- * Write the rows kept into job_stats as writer, in the current transaction:
- * its end empties them (commit) or drops them (a worker's failed write).
+ * Write up to max (0: all) of the rows kept into job_stats as writer, in
+ * the current transaction, SJ_STATS_WRITE_BATCH per statement, and forget
+ * them; the transaction's end empties the rest (commit, once none is left)
+ * or drops them all (a worker's failed write).
  */
 static void
-write_rows(int32 writer)
+write_rows(int32 writer, int max)
 {
-	HASH_SEQ_STATUS seq;
-	StatsRow   *row;
+	Oid			elem_types[W_NCOLUMNS];
+	Oid			argtypes[1 + W_NCOLUMNS];
+	int			written = 0;
 
 	if (rows == NULL)
 		return;
 	writing = true;
 	if (!sj_has_stats())
-		return;					/* an earlier version: nothing to write to */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	hash_seq_init(&seq, rows);
-	while ((row = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[17];
-		char		nulls[17];
-		bytea	   *lag = sj_histogram_bytea(&row->lag);
-		bytea	   *run = sj_histogram_bytea(&row->run);
+		/* an earlier version: nothing to write to */
+		hash_destroy(rows);
+		rows = NULL;
+		return;
+	}
+	argtypes[0] = INT4OID;
+	for (int c = 0; c < W_NCOLUMNS; c++)
+	{
+		elem_types[c] = column_type(c);
+		argtypes[1 + c] = get_array_type(elem_types[c]);
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+	while (hash_get_num_entries(rows) > 0 && (max == 0 || written < max))
+	{
+		int			size = Min(hash_get_num_entries(rows), SJ_STATS_WRITE_BATCH);
+		Datum	   *cols[W_NCOLUMNS];
+		bool	   *nulls[W_NCOLUMNS];
+		Datum		values[1 + W_NCOLUMNS];
+		StatsRow  **batch = palloc(sizeof(StatsRow *) * size);
+		HASH_SEQ_STATUS seq;
+		StatsRow   *row;
+		int			n = 0;
 
-		memset(nulls, ' ', sizeof(nulls));
-		values[0] = TimestampTzGetDatum(row->key.bucket);
-		values[1] = CStringGetTextDatum(kind_names[row->key.kind]);
-		values[2] = CStringGetTextDatum(row->key.target);
-		values[3] = Int64GetDatum(row->key.schedule_id);
-		values[4] = Int32GetDatum(writer);
-		values[5] = Int64GetDatum(row->fired);
-		for (int i = 0; i < SJ_END_COUNT; i++)
-			values[6 + i] = Int64GetDatum(row->counts[i]);
-		values[11] = PointerGetDatum(lag);
-		nulls[11] = lag ? ' ' : 'n';
-		values[12] = interval_us(row->lag_max);
-		nulls[12] = row->lag_max >= 0 ? ' ' : 'n';
-		values[13] = PointerGetDatum(run);
-		nulls[13] = run ? ' ' : 'n';
-		values[14] = interval_us(row->run_max);
-		nulls[14] = row->run_max >= 0 ? ' ' : 'n';
-		values[15] = row->last_error ? CStringGetTextDatum(row->last_error) : (Datum) 0;
-		nulls[15] = row->last_error ? ' ' : 'n';
-		values[16] = TimestampTzGetDatum(row->last_error_at);
-		nulls[16] = row->last_error ? ' ' : 'n';
+		if (max > 0)
+			size = Min(size, max - written);
+		for (int c = 0; c < W_NCOLUMNS; c++)
+		{
+			cols[c] = palloc(sizeof(Datum) * size);
+			nulls[c] = palloc0(sizeof(bool) * size);
+		}
+		hash_seq_init(&seq, rows);
+		while (n < size && (row = hash_seq_search(&seq)) != NULL)
+		{
+			bytea	   *lag = sj_histogram_bytea(&row->lag);
+			bytea	   *run = sj_histogram_bytea(&row->run);
+
+			cols[W_BUCKET][n] = TimestampTzGetDatum(row->key.bucket);
+			cols[W_KIND][n] = CStringGetTextDatum(kind_names[row->key.kind]);
+			cols[W_TARGET][n] = CStringGetTextDatum(row->key.target);
+			cols[W_SCHEDULE][n] = Int64GetDatum(row->key.schedule_id);
+			cols[W_FIRED][n] = Int64GetDatum(row->fired);
+			for (int i = 0; i < SJ_END_COUNT; i++)
+				cols[W_COUNTS + i][n] = Int64GetDatum(row->counts[i]);
+			cols[W_LAG][n] = PointerGetDatum(lag);
+			nulls[W_LAG][n] = lag == NULL;
+			cols[W_LAG_MAX][n] = interval_us(row->lag_max);
+			nulls[W_LAG_MAX][n] = row->lag_max < 0;
+			cols[W_RUN][n] = PointerGetDatum(run);
+			nulls[W_RUN][n] = run == NULL;
+			cols[W_RUN_MAX][n] = interval_us(row->run_max);
+			nulls[W_RUN_MAX][n] = row->run_max < 0;
+			cols[W_ERROR][n] = row->last_error ?
+				CStringGetTextDatum(row->last_error) : (Datum) 0;
+			nulls[W_ERROR][n] = row->last_error == NULL;
+			cols[W_ERROR_AT][n] = TimestampTzGetDatum(row->last_error_at);
+			nulls[W_ERROR_AT][n] = row->last_error == NULL;
+			batch[n++] = row;
+		}
+		if (n == size)
+			hash_seq_term(&seq);
+		values[0] = Int32GetDatum(writer);
+		for (int c = 0; c < W_NCOLUMNS; c++)
+			values[1 + c] = array_of(cols[c], nulls[c], n, elem_types[c]);
 		/* as the extension owner: a session's role cannot write job_stats */
-		sj_owner_execute(&write_plan, write_sql, 17, write_types, values, nulls, 0,
-						 NULL, NULL);
+		sj_owner_execute(&write_plan, write_sql, 1 + W_NCOLUMNS, argtypes, values,
+						 NULL, 0, NULL, NULL);
+		for (int i = 0; i < n; i++)
+			(void) hash_search(rows, &batch[i]->key, HASH_REMOVE, NULL);
+		written += n;
 	}
 	PopActiveSnapshot();
 }
@@ -459,7 +566,7 @@ write_session_rows(bool prepare)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		write_rows(writer);
+		write_rows(writer, 0);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -502,7 +609,9 @@ stats_xact_callback(XactEvent event, void *arg)
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PREPARE:
-			if (writing)
+			/* (a worker writes a batch at a time: the rest, next) */
+			if (writing && (!deferred || rows == NULL ||
+							hash_get_num_entries(rows) == 0))
 				reset_rows();
 			writing = false;
 			if (deferred)
@@ -699,7 +808,7 @@ stats_exit(int code, Datum arg)
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	if (lock_job_stats())
-		write_rows(writer_of(false));
+		write_rows(writer_of(false), 0);
 	else
 		ereport(LOG,
 				(errmsg("scheduled_jobs dropped the statistics of %ld targets at exit: scheduled_jobs.job_stats is locked",
@@ -767,7 +876,7 @@ sj_stats_flush(void)
 	}
 	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-	write_rows(writer_of(false));
+	write_rows(writer_of(false), SJ_STATS_WRITE_BATCH);
 }
 
 /* Run a compaction statement; the rows it folded or deleted. */
