@@ -190,7 +190,7 @@ static SPIPlanPtr drop_plan = NULL;
 
 /*
  * Write 10-second rows of writer $1: the columns of STATS_COLUMNS but
- * seconds and writer, each as an array, from $2 on (write_columns).  One
+ * seconds and writer, each as an array, from $2 on (WriteColumn).  One
  * statement for many rows: a worker that counted thousands of targets in
  * a second must not hold up firing for a statement each.
  */
@@ -560,6 +560,7 @@ static void
 write_session_rows(bool prepare)
 {
 	int32		writer = writer_of(prepare);
+	long		targets = hash_get_num_entries(rows);
 	MemoryContext cxt = CurrentMemoryContext;
 	ResourceOwner owner = CurrentResourceOwner;
 
@@ -584,7 +585,7 @@ write_session_rows(bool prepare)
 		ereport(WARNING,
 				(errcode(edata->sqlerrcode),
 				 errmsg("scheduled_jobs dropped the statistics of %ld targets that it could not write: %s",
-						hash_get_num_entries(rows), edata->message),
+						targets, edata->message),
 				 errdetail("The jobs are in job_history as usual; scheduled_jobs.stats does not count them.")));
 		FreeErrorData(edata);
 	}
