@@ -167,6 +167,29 @@ ok( sj_poll($node, 'app',
 	'locked: then the counts are written');
 ok(agree('sjt.record', 10), "locked: the executors' too");
 
+# --- an executor that exits when idle ---------------------------------------
+# With executor_idle_timeout 0 an executor exits once idle, after writing
+# the counts it keeps: it waits for them, it does not spin claiming jobs
+# until they are due.
+$node->safe_psql('app', q{
+	ALTER SYSTEM SET scheduled_jobs.executor_idle_timeout = 0; SELECT pg_reload_conf();});
+sleep(1);
+my $commits = q{SELECT xact_commit FROM pg_stat_database WHERE datname = 'app'};
+my $before = $node->safe_psql('app', $commits);
+$node->safe_psql('app', q{
+	SELECT scheduled_jobs.schedule_job(now(), procedure => 'sjt.record',
+		payload => jsonb_build_object('token', 'st_idle'))});
+ok( sj_poll($node, 'app', q{
+		SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'scheduled_jobs executor'},
+		'0', 10),
+	'idle: the executor exits');
+ok(agree('sjt.record', 5), 'idle: after writing its counts');
+sleep(1);    # (pg_stat_database lags up to a second)
+cmp_ok($node->safe_psql('app', $commits) - $before, '<', 100,
+	'idle: the database committed few transactions meanwhile');
+$node->safe_psql('app', q{
+	ALTER SYSTEM RESET scheduled_jobs.executor_idle_timeout; SELECT pg_reload_conf();});
+
 # --- a compaction that fails ------------------------------------------------
 # Folding job_stats fails (here on a trigger an administrator added: any
 # error of the fold would do): job_history is still pruned, and the rows are
