@@ -460,6 +460,26 @@ array_of(Datum *datums, bool *nulls, int n, Oid elem)
 }
 
 /*
+ * Remove a row written from the rows kept, and free what it holds: under
+ * load a worker writes a batch while it counts more, so that the rows kept
+ * may take a while to be all written and freed at once.
+ */
+static void
+forget_row(StatsRow *row)
+{
+	char	   *target = (char *) row->key.target;
+
+	if (row->lag.entries)
+		pfree(row->lag.entries);
+	if (row->run.entries)
+		pfree(row->run.entries);
+	if (row->last_error)
+		pfree(row->last_error);
+	(void) hash_search(rows, &row->key, HASH_REMOVE, NULL);
+	pfree(target);
+}
+
+/*
  * Write up to max (0: all) of the rows kept into job_stats as writer, in
  * the current transaction, SJ_STATS_WRITE_BATCH per statement, and forget
  * them; the transaction's end empties the rest (commit, once none is left)
@@ -544,7 +564,7 @@ write_rows(int32 writer, int max)
 		sj_owner_execute(&write_plan, write_sql, 1 + W_NCOLUMNS, argtypes, values,
 						 NULL, 0, NULL, NULL);
 		for (int i = 0; i < n; i++)
-			(void) hash_search(rows, &batch[i]->key, HASH_REMOVE, NULL);
+			forget_row(batch[i]);
 		written += n;
 	}
 	PopActiveSnapshot();
