@@ -810,7 +810,7 @@ COMMENT ON COLUMN scheduled_jobs.job_stats.target IS
 	'the channel, the procedure, or the first 200 characters of the command';
 COMMENT ON COLUMN scheduled_jobs.job_stats.schedule_id IS 'the schedule of the jobs, 0 for one-off jobs';
 COMMENT ON COLUMN scheduled_jobs.job_stats.writer IS
-	'the proc number + 1 of the backend that wrote the row (0: folded), so that no two backends share a row';
+	'the proc number + 1 of the backend that wrote the row (0: folded; negative: a prepared transaction), so that no two backends share a row';
 COMMENT ON COLUMN scheduled_jobs.job_stats.fired IS 'jobs that fired (NOTIFYed or called)';
 COMMENT ON COLUMN scheduled_jobs.job_stats.succeeded IS
 	'jobs that succeeded, were NOTIFYed on a plain channel, or acknowledged';
@@ -823,7 +823,8 @@ COMMENT ON COLUMN scheduled_jobs.job_stats.lag_max IS 'the largest lag';
 COMMENT ON COLUMN scheduled_jobs.job_stats.run IS
 	'histogram of finished_at - fired_at of the procedure and command jobs that ran';
 COMMENT ON COLUMN scheduled_jobs.job_stats.run_max IS 'the longest run';
-COMMENT ON COLUMN scheduled_jobs.job_stats.last_error IS 'message of the last failed attempt';
+COMMENT ON COLUMN scheduled_jobs.job_stats.last_error IS
+	'message of the last failed attempt, its first 1000 characters (job_history keeps it whole)';
 COMMENT ON COLUMN scheduled_jobs.job_stats.last_error_at IS 'when it failed';
 REVOKE ALL ON scheduled_jobs.job_stats FROM PUBLIC;
 
@@ -1036,7 +1037,8 @@ COMMENT ON COLUMN scheduled_jobs.stats.run_p50_1d IS
 	'median run time (finished_at - fired_at) of procedure and command jobs, in the last day, within 12.5%';
 COMMENT ON COLUMN scheduled_jobs.stats.run_p99_1d IS '99th percentile of the run time, in the last day, within 12.5%';
 COMMENT ON COLUMN scheduled_jobs.stats.run_max_1d IS 'the longest run, in the last day';
-COMMENT ON COLUMN scheduled_jobs.stats.last_error IS 'message of the last failed attempt in the last day';
+COMMENT ON COLUMN scheduled_jobs.stats.last_error IS
+	'message of the last failed attempt in the last day, its first 1000 characters';
 COMMENT ON COLUMN scheduled_jobs.stats.last_error_at IS 'when it failed';
 COMMENT ON COLUMN scheduled_jobs.stats.pending IS 'jobs pending now (in flight on an acknowledged channel included)';
 COMMENT ON COLUMN scheduled_jobs.stats.backlog_age IS

@@ -31,6 +31,10 @@ SELECT scheduled_jobs.histogram_percentile('\x'::bytea, -0.1);
 SELECT scheduled_jobs.histogram_percentile('\x'::bytea, 'NaN');
 SELECT scheduled_jobs.histogram_percentile('\x010203'::bytea, 0.5);
 SELECT scheduled_jobs.histogram_merge('\x01'::bytea, '\x'::bytea);
+-- invalid: a bucket past that of the longest duration (any bytea may come in)
+SELECT scheduled_jobs.histogram_percentile('\xffffffffffffffff'::bytea, 0.5);
+-- invalid: an entry that counts nothing
+SELECT scheduled_jobs.histogram_percentile('\x0000000000000000'::bytea, 0.5);
 
 -- ordinary roles read neither the view nor its table, and cannot stop counting
 CREATE ROLE sj_stats_app;

@@ -517,6 +517,7 @@ sj_executor_main(Datum main_arg)
 	Oid			dboid;
 	MemoryContext job_ctx;
 	volatile TimestampTz idle_since = 0;
+	long		wait_ms;
 
 	memcpy(&dboid, MyBgworkerEntry->bgw_extra, sizeof(Oid));
 	pqsignal(SIGTERM, die);
@@ -616,15 +617,19 @@ sj_executor_main(Datum main_arg)
 			idle_since = 0;
 			continue;
 		}
+		wait_ms = Max(sj_executor_idle_timeout, 1);
 		if (idle_since == 0)
 			idle_since = GetCurrentTimestamp();
 		else if (TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(),
-											sj_executor_idle_timeout) &&
-				 sj_stats_flush_at() == DT_NOEND)
-			proc_exit(0);		/* (with counts kept, after writing them) */
+											sj_executor_idle_timeout))
+		{
+			if (sj_stats_flush_at() == DT_NOEND)
+				proc_exit(0);
+			/* with counts kept: exit after writing them, waiting till then */
+			wait_ms = sj_max_sleep;
+		}
 		(void) WaitLatch(MyLatch,
 						 WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-						 stats_wait_ms(Max(sj_executor_idle_timeout, 1)),
-						 PG_WAIT_EXTENSION);
+						 stats_wait_ms(wait_ms), PG_WAIT_EXTENSION);
 	}
 }

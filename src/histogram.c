@@ -36,6 +36,7 @@ PG_FUNCTION_INFO_V1(sj_last_by_final);
 
 /* buckets of durations up to 2^63 us (the bucket of INT64_MAX is the last) */
 #define NBUCKETS (16 + (62 - 4) * 8 + 8)
+#define MAX_BUCKET (NBUCKETS - 1)
 
 /* The state of the aggregate histogram_sum: every bucket's count. */
 typedef struct HistogramSum
@@ -278,7 +279,17 @@ sj_histogram_percentile(PG_FUNCTION_ARGS)
 				 errmsg("percentile fraction %g is not between 0 and 1", fraction)));
 	e = entries_of(h, &n);
 	for (int i = 0; i < n; i++)
+	{
+		/* (a bytea from anywhere: no shift past 63 bits, no overflow) */
+		if (ENTRY_BUCKET(e[i]) > MAX_BUCKET || ENTRY_COUNT(e[i]) == 0 ||
+			(i > 0 && ENTRY_BUCKET(e[i]) <= ENTRY_BUCKET(e[i - 1])))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_BINARY_REPRESENTATION),
+					 errmsg("invalid scheduled_jobs histogram"),
+					 errdetail("Entry %d has a bucket out of range or out of order, or a count of 0.",
+							   i + 1)));
 		total += ENTRY_COUNT(e[i]);
+	}
 	if (total == 0)
 		PG_RETURN_NULL();
 	/* the rank of the percentile among the sorted durations, from 1 */

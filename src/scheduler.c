@@ -72,7 +72,10 @@ static bool started = false;
 /* the fire step did the plan step's work too */
 static bool planned = false;
 
-/* when to prune job_history next (retention.c), and the retry delay */
+/*
+ * when to prune job_history and compact job_stats next (retention.c,
+ * stats.c), and the retry delays
+ */
 static TimestampTz next_prune = 0;
 static TimestampTz next_compact = 0;
 static int	compact_retry_ms = 0;
@@ -407,8 +410,10 @@ compact_step(MemoryContext mcxt)
 	bool		more;
 
 	begin_step();
+	pgstat_report_activity(STATE_RUNNING, "compacting job_stats");
 	more = sj_stats_compact();
 	end_step();
+	pgstat_report_activity(STATE_IDLE, NULL);
 	return TimestampTzPlusMilliseconds(sj_now(), more ? SJ_COMPACT_AGAIN_MS :
 									   SJ_PRUNE_INTERVAL_MS);
 }

@@ -9,16 +9,21 @@
  * scheduled_jobs.job_stats only once the transaction that counted them
  * commits.  A row of job_stats holds the counts, lag and run-time
  * histograms (histogram.c) and last error of one target (its schedule
- * apart) over 10 seconds, by one writer (the backend's proc number), so
- * that two backends never wait for each other's row.
+ * apart) over 10 seconds, by one writer (the backend's proc number, or a
+ * prepared transaction: writer_of), so that two backends never wait for
+ * each other's row.
  *
  * Sessions (ack, cancel, ...) write their counts in the transaction that
  * counted them, just before it commits: then job_stats agrees with
- * job_history.  The workers keep theirs in memory and write them in a
- * transaction of their own at most a second later (sj_stats_flush_at), so
- * that statistics add no statement and no row lock to a firing
- * transaction, the lag of a job least of all; a crash of the server loses
- * that second of the workers' counts (job_history keeps every job).
+ * job_history.  They write them in a subtransaction, so that counts that
+ * job_stats refuses are dropped with a warning instead of failing the
+ * commit of the jobs (write_session_rows).  The workers keep theirs in
+ * memory and write them in a transaction of their own at most a second
+ * later (sj_stats_flush_at), and when they exit (stats_exit), so that
+ * statistics add no statement and no row lock to a firing transaction, the
+ * lag of a job least of all; they never wait for a lock on job_stats
+ * (lock_job_stats).  A crash of the server loses that second of the
+ * workers' counts (job_history keeps every job).
  *
  * The scheduler folds the 10-second rows into minute rows once their minute
  * is out of the last-minute window, those into hour rows once their hour
@@ -30,17 +35,23 @@
 
 #include "access/xact.h"
 #include "access/htup_details.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
 #include "common/hashfn.h"
 #include "mb/pg_wchar.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lmgr.h"
+#include "storage/pmsignal.h"
 #include "storage/proc.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
+#include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/resowner.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
@@ -61,6 +72,13 @@
 /* how long a worker keeps its counts before it writes them */
 #define SJ_STATS_DEFER_MS 1000
 
+/*
+ * how long a worker keeps them at most while job_stats is locked, and how
+ * many rows (some 400 bytes each)
+ */
+#define SJ_STATS_LOCKED_MS 60000
+#define SJ_STATS_LOCKED_ROWS 100000
+
 /* rows folded or deleted per statement of the compaction */
 #define SJ_STATS_COMPACT_BATCH 500
 
@@ -69,6 +87,14 @@
  * cuts it to match pending jobs (a key of job_stats must fit in its index)
  */
 #define SJ_STATS_COMMAND_CHARS 200
+
+/*
+ * a last error is the message cut to this many characters (job_history
+ * keeps it whole): the view and the folding gather the last errors of all
+ * the rows of a target, a day's worth, in one array, which must stay far
+ * from the 1 GB a value can take, whatever the messages of a role's jobs
+ */
+#define SJ_STATS_ERROR_CHARS 1000
 
 /* The kinds of target, as job_stats.kind says them. */
 static const char *const kind_names[] = {"channel", "procedure", "command"};
@@ -115,6 +141,7 @@ typedef struct StatsEvent
 static HTAB *rows = NULL;
 static MemoryContext stats_cxt = NULL;
 static TimestampTz first_kept = 0;	/* when rows got its first, 0: empty */
+static TimestampTz flush_due = 0;	/* when a worker writes them */
 
 /* the events of the current transaction, in events_cxt */
 static StatsEvent *events = NULL;
@@ -161,18 +188,47 @@ static SPIPlanPtr drop_plan = NULL;
 	" ON CONFLICT (bucket, seconds, kind, target, schedule_id, writer) DO UPDATE SET " \
 	STATS_MERGE
 
-/* Write one 10-second row: $1 bucket, $2 kind, ... in STATS_COLUMNS order. */
+/*
+ * Write 10-second rows of writer $1: the columns of STATS_COLUMNS but
+ * seconds and writer, each as an array, from $2 on (WriteColumn).  One
+ * statement for many rows: a worker that counted thousands of targets in
+ * a second must not hold up firing for a statement each.
+ */
 static const char *const write_sql =
 "INSERT INTO scheduled_jobs.job_stats AS s (" STATS_COLUMNS ") "
-"VALUES ($1, 10, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+"SELECT u.bucket, 10, u.kind, u.target, u.schedule_id, $1, u.fired, u.succeeded, "
+"  u.failed, u.cancelled, u.expired, u.dead, u.lag, u.lag_max, u.run, u.run_max, "
+"  u.last_error, u.last_error_at "
+"FROM ROWS FROM (pg_catalog.unnest($2), pg_catalog.unnest($3), pg_catalog.unnest($4), "
+"  pg_catalog.unnest($5), pg_catalog.unnest($6), pg_catalog.unnest($7), "
+"  pg_catalog.unnest($8), pg_catalog.unnest($9), pg_catalog.unnest($10), "
+"  pg_catalog.unnest($11), pg_catalog.unnest($12), pg_catalog.unnest($13), "
+"  pg_catalog.unnest($14), pg_catalog.unnest($15), pg_catalog.unnest($16), "
+"  pg_catalog.unnest($17)) "
+"  AS u(bucket, kind, target, schedule_id, fired, succeeded, failed, cancelled, "
+"    expired, dead, lag, lag_max, run, run_max, last_error, last_error_at)"
 STATS_CONFLICT;
 
-/* the parameters of write_sql */
-static Oid	write_types[17] = {
-	TIMESTAMPTZOID, TEXTOID, TEXTOID, INT8OID, INT4OID,
-	INT8OID, INT8OID, INT8OID, INT8OID, INT8OID, INT8OID,
-	BYTEAOID, INTERVALOID, BYTEAOID, INTERVALOID, TEXTOID, TIMESTAMPTZOID
-};
+/* The arrays of write_sql, from $2 on. */
+typedef enum WriteColumn
+{
+	W_BUCKET,
+	W_KIND,
+	W_TARGET,
+	W_SCHEDULE,
+	W_FIRED,
+	W_COUNTS,					/* SJ_END_COUNT of them */
+	W_LAG = W_COUNTS + SJ_END_COUNT,
+	W_LAG_MAX,
+	W_RUN,
+	W_RUN_MAX,
+	W_ERROR,
+	W_ERROR_AT,
+	W_NCOLUMNS
+} WriteColumn;
+
+/* rows written per statement */
+#define SJ_STATS_WRITE_BATCH 1000
 
 /*
  * Fold up to $4 rows $1 seconds wide of buckets before $3 into rows $2
@@ -224,7 +280,7 @@ reset_rows(void)
 	if (stats_cxt != NULL)
 		MemoryContextReset(stats_cxt);
 	rows = NULL;
-	first_kept = 0;
+	first_kept = flush_due = 0;
 }
 
 static void
@@ -278,7 +334,10 @@ keep_events(void)
 						   HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_CONTEXT);
 	}
 	if (first_kept == 0)
+	{
 		first_kept = GetCurrentTimestamp();
+		flush_due = first_kept + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
+	}
 	for (int i = 0; i < n_events; i++)
 	{
 		StatsEvent *ev = &events[i];
@@ -327,55 +386,232 @@ interval_us(int64 us)
 }
 
 /*
- * Write the rows kept into job_stats, in the current transaction: its end
- * empties them (commit) or drops them (a worker's failed write).
+ * Lock job_stats for writing, without waiting: whether it could, or there is
+ * no job_stats (an earlier version: nothing will be written).  A worker
+ * must not wait for it: firing or running jobs would wait with it.  Inside
+ * a transaction.
+ */
+static bool
+lock_job_stats(void)
+{
+	Oid			nspid = get_namespace_oid(SJ_EXTENSION_NAME, true);
+	Oid			relid;
+
+	relid = OidIsValid(nspid) ? get_relname_relid("job_stats", nspid) : InvalidOid;
+	return !OidIsValid(relid) ||
+		ConditionalLockRelationOid(relid, RowExclusiveLock);
+}
+
+/*
+ * The writer of the rows the current transaction writes: the backend's proc
+ * number + 1; for a transaction being prepared (prepare), -1 - its xid
+ * modulo 2^31.  A prepared transaction keeps its rows locked after its
+ * backend has gone on, to other transactions or away, and the backend's
+ * next transactions (or the next backend of that proc number) must not
+ * wait for it until it is committed or rolled back.  The xids of
+ * transactions not yet ended span less than 2^31, so no two prepared
+ * transactions share a writer.
+ */
+static int32
+writer_of(bool prepare)
+{
+	if (prepare)
+		return -1 - (int32) (GetTopTransactionId() & 0x7FFFFFFF);
+	return MyProc->pgprocno + 1;
+}
+
+/* The element type of a column of write_sql. */
+static Oid
+column_type(WriteColumn c)
+{
+	switch (c)
+	{
+		case W_BUCKET:
+		case W_ERROR_AT:
+			return TIMESTAMPTZOID;
+		case W_KIND:
+		case W_TARGET:
+		case W_ERROR:
+			return TEXTOID;
+		case W_LAG:
+		case W_RUN:
+			return BYTEAOID;
+		case W_LAG_MAX:
+		case W_RUN_MAX:
+			return INTERVALOID;
+		default:
+			return INT8OID;		/* the schedule and the counts */
+	}
+}
+
+/* A 1-D array of n datums of element type elem (nulls: NULL for none). */
+static Datum
+array_of(Datum *datums, bool *nulls, int n, Oid elem)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(elem, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(datums, nulls, 1, dims, lbs, elem,
+											  typlen, typbyval, typalign));
+}
+
+/*
+ * Remove a row written from the rows kept, and free what it holds: under
+ * load a worker writes a batch while it counts more, so that the rows kept
+ * may take a while to be all written and freed at once.
  */
 static void
-write_rows(void)
+forget_row(StatsRow *row)
 {
-	HASH_SEQ_STATUS seq;
-	StatsRow   *row;
+	char	   *target = (char *) row->key.target;
+
+	if (row->lag.entries)
+		pfree(row->lag.entries);
+	if (row->run.entries)
+		pfree(row->run.entries);
+	if (row->last_error)
+		pfree(row->last_error);
+	(void) hash_search(rows, &row->key, HASH_REMOVE, NULL);
+	pfree(target);
+}
+
+/*
+ * Write up to max (0: all) of the rows kept into job_stats as writer, in
+ * the current transaction, SJ_STATS_WRITE_BATCH per statement, and forget
+ * them; the transaction's end empties the rest (commit, once none is left)
+ * or drops them all (a worker's failed write).
+ */
+static void
+write_rows(int32 writer, int max)
+{
+	Oid			elem_types[W_NCOLUMNS];
+	Oid			argtypes[1 + W_NCOLUMNS];
+	int			written = 0;
 
 	if (rows == NULL)
 		return;
 	writing = true;
 	if (!sj_has_stats())
-		return;					/* an earlier version: nothing to write to */
-	PushActiveSnapshot(GetTransactionSnapshot());
-	hash_seq_init(&seq, rows);
-	while ((row = hash_seq_search(&seq)) != NULL)
 	{
-		Datum		values[17];
-		char		nulls[17];
-		bytea	   *lag = sj_histogram_bytea(&row->lag);
-		bytea	   *run = sj_histogram_bytea(&row->run);
+		/* an earlier version: nothing to write to */
+		hash_destroy(rows);
+		rows = NULL;
+		return;
+	}
+	argtypes[0] = INT4OID;
+	for (int c = 0; c < W_NCOLUMNS; c++)
+	{
+		elem_types[c] = column_type(c);
+		argtypes[1 + c] = get_array_type(elem_types[c]);
+	}
+	PushActiveSnapshot(GetTransactionSnapshot());
+	while (hash_get_num_entries(rows) > 0 && (max == 0 || written < max))
+	{
+		int			size = Min(hash_get_num_entries(rows), SJ_STATS_WRITE_BATCH);
+		Datum	   *cols[W_NCOLUMNS];
+		bool	   *nulls[W_NCOLUMNS];
+		Datum		values[1 + W_NCOLUMNS];
+		StatsRow  **batch = palloc(sizeof(StatsRow *) * size);
+		HASH_SEQ_STATUS seq;
+		StatsRow   *row;
+		int			n = 0;
 
-		memset(nulls, ' ', sizeof(nulls));
-		values[0] = TimestampTzGetDatum(row->key.bucket);
-		values[1] = CStringGetTextDatum(kind_names[row->key.kind]);
-		values[2] = CStringGetTextDatum(row->key.target);
-		values[3] = Int64GetDatum(row->key.schedule_id);
-		values[4] = Int32GetDatum(MyProc->pgprocno + 1);
-		values[5] = Int64GetDatum(row->fired);
-		for (int i = 0; i < SJ_END_COUNT; i++)
-			values[6 + i] = Int64GetDatum(row->counts[i]);
-		values[11] = PointerGetDatum(lag);
-		nulls[11] = lag ? ' ' : 'n';
-		values[12] = interval_us(row->lag_max);
-		nulls[12] = row->lag_max >= 0 ? ' ' : 'n';
-		values[13] = PointerGetDatum(run);
-		nulls[13] = run ? ' ' : 'n';
-		values[14] = interval_us(row->run_max);
-		nulls[14] = row->run_max >= 0 ? ' ' : 'n';
-		values[15] = row->last_error ? CStringGetTextDatum(row->last_error) : (Datum) 0;
-		nulls[15] = row->last_error ? ' ' : 'n';
-		values[16] = TimestampTzGetDatum(row->last_error_at);
-		nulls[16] = row->last_error ? ' ' : 'n';
+		if (max > 0)
+			size = Min(size, max - written);
+		for (int c = 0; c < W_NCOLUMNS; c++)
+		{
+			cols[c] = palloc(sizeof(Datum) * size);
+			nulls[c] = palloc0(sizeof(bool) * size);
+		}
+		hash_seq_init(&seq, rows);
+		while (n < size && (row = hash_seq_search(&seq)) != NULL)
+		{
+			bytea	   *lag = sj_histogram_bytea(&row->lag);
+			bytea	   *run = sj_histogram_bytea(&row->run);
+
+			cols[W_BUCKET][n] = TimestampTzGetDatum(row->key.bucket);
+			cols[W_KIND][n] = CStringGetTextDatum(kind_names[row->key.kind]);
+			cols[W_TARGET][n] = CStringGetTextDatum(row->key.target);
+			cols[W_SCHEDULE][n] = Int64GetDatum(row->key.schedule_id);
+			cols[W_FIRED][n] = Int64GetDatum(row->fired);
+			for (int i = 0; i < SJ_END_COUNT; i++)
+				cols[W_COUNTS + i][n] = Int64GetDatum(row->counts[i]);
+			cols[W_LAG][n] = PointerGetDatum(lag);
+			nulls[W_LAG][n] = lag == NULL;
+			cols[W_LAG_MAX][n] = interval_us(row->lag_max);
+			nulls[W_LAG_MAX][n] = row->lag_max < 0;
+			cols[W_RUN][n] = PointerGetDatum(run);
+			nulls[W_RUN][n] = run == NULL;
+			cols[W_RUN_MAX][n] = interval_us(row->run_max);
+			nulls[W_RUN_MAX][n] = row->run_max < 0;
+			cols[W_ERROR][n] = row->last_error ?
+				CStringGetTextDatum(row->last_error) : (Datum) 0;
+			nulls[W_ERROR][n] = row->last_error == NULL;
+			cols[W_ERROR_AT][n] = TimestampTzGetDatum(row->last_error_at);
+			nulls[W_ERROR_AT][n] = row->last_error == NULL;
+			batch[n++] = row;
+		}
+		if (n == size)
+			hash_seq_term(&seq);
+		values[0] = Int32GetDatum(writer);
+		for (int c = 0; c < W_NCOLUMNS; c++)
+			values[1 + c] = array_of(cols[c], nulls[c], n, elem_types[c]);
 		/* as the extension owner: a session's role cannot write job_stats */
-		sj_owner_execute(&write_plan, write_sql, 17, write_types, values, nulls, 0,
-						 NULL, NULL);
+		sj_owner_execute(&write_plan, write_sql, 1 + W_NCOLUMNS, argtypes, values,
+						 NULL, 0, NULL, NULL);
+		for (int i = 0; i < n; i++)
+			forget_row(batch[i]);
+		written += n;
 	}
 	PopActiveSnapshot();
+}
+
+/*
+ * A session writes its counts before it commits or prepares (prepare), in a
+ * subtransaction: if job_stats cannot take them (an administrator's
+ * trigger, constraint or index change), they are dropped with a warning and
+ * the transaction commits its jobs all the same.  A cancel still cancels.
+ */
+static void
+write_session_rows(bool prepare)
+{
+	int32		writer = writer_of(prepare);
+	long		targets = hash_get_num_entries(rows);
+	MemoryContext cxt = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+
+	BeginInternalSubTransaction(NULL);
+	PG_TRY();
+	{
+		write_rows(writer, 0);
+		ReleaseCurrentSubTransaction();
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(cxt);
+		CurrentResourceOwner = owner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED)
+			ReThrowError(edata);
+		ereport(WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("scheduled_jobs dropped the statistics of %ld targets that it could not write: %s",
+						targets, edata->message),
+				 errdetail("The jobs are in job_history as usual; scheduled_jobs.stats does not count them.")));
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+	MemoryContextSwitchTo(cxt);
+	CurrentResourceOwner = owner;
 }
 
 static void
@@ -389,12 +625,14 @@ stats_xact_callback(XactEvent event, void *arg)
 			if (!deferred && n_events > 0)
 			{
 				keep_events();
-				write_rows();
+				write_session_rows(event == XACT_EVENT_PRE_PREPARE);
 			}
 			break;
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PREPARE:
-			if (writing)
+			/* (a worker writes a batch at a time: the rest, next) */
+			if (writing && (!deferred || rows == NULL ||
+							hash_get_num_entries(rows) == 0))
 				reset_rows();
 			writing = false;
 			if (deferred)
@@ -451,6 +689,18 @@ register_callbacks(void)
 	callbacks_registered = true;
 }
 
+/* The first chars characters of s, in events_cxt. */
+static char *
+clip(const char *s, int chars)
+{
+	int			len = pg_mbcharcliplen(s, strlen(s), chars);
+	char	   *result = MemoryContextAlloc(events_cxt, len + 1);
+
+	memcpy(result, s, len);
+	result[len] = '\0';
+	return result;
+}
+
 /*
  * sj_stats_count
  *		Count a job that ended so (end), or a failed attempt that will be
@@ -488,13 +738,7 @@ sj_stats_count(const char *channel, const char *procedure, const char *command,
 	if (channel || procedure)
 		ev->key.target = MemoryContextStrdup(events_cxt, channel ? channel : procedure);
 	else
-	{
-		const char *c = command ? command : "";
-		int			len = pg_mbcharcliplen(c, strlen(c), SJ_STATS_COMMAND_CHARS);
-
-		ev->key.target = MemoryContextAllocZero(events_cxt, len + 1);
-		memcpy((char *) ev->key.target, c, len);
-	}
+		ev->key.target = clip(command ? command : "", SJ_STATS_COMMAND_CHARS);
 	ev->nest = GetCurrentTransactionNestLevel();
 	ev->end = end;
 	/* run_at is job time, fired_at real time: the lag by one clock */
@@ -502,7 +746,7 @@ sj_stats_count(const char *channel, const char *procedure, const char *command,
 		Max(fired_at + (TimestampTz) sj_clock_offset * USECS_PER_SEC - run_at, 0);
 	ev->run = (channel == NULL && fired_at != 0 && end != SJ_END_RETRIED) ?
 		Max(finished_at - fired_at, 0) : -1;
-	ev->error = error ? MemoryContextStrdup(events_cxt, error) : NULL;
+	ev->error = error ? clip(error, SJ_STATS_ERROR_CHARS) : NULL;
 	ev->at = finished_at;
 }
 
@@ -562,12 +806,48 @@ sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col)
 }
 
 /*
+ * At the exit of a worker (before_shmem_exit): write the counts it keeps,
+ * which a stop (SIGTERM: a fast shutdown, pg_terminate_backend(), DDL that
+ * holds the database) would lose otherwise.  Registered after the
+ * connection, so it runs before the connection is shut down.  Only if the
+ * exit came between transactions, as it does to a waiting worker: one that
+ * it interrupted is rolled back after this, and rolling it back here,
+ * earlier, would let another executor claim a job whose interrupted
+ * attempt the exit is yet to note (executor_exit).  The exit must not hang
+ * on it: it holds interrupts (no lock_timeout, no cancel), so the counts
+ * are dropped if job_stats is locked, and the commit is asynchronous (no
+ * wait for a synchronous standby).  Not after the postmaster died.  An
+ * error here is FATAL and ends the exit's callbacks as usual.
+ */
+static void
+stats_exit(int code, Datum arg)
+{
+	if (rows == NULL || IsTransactionOrTransactionBlock() ||
+		!PostmasterIsAlive())
+		return;
+	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (lock_job_stats())
+		write_rows(writer_of(false), 0);
+	else
+		ereport(LOG,
+				(errmsg("scheduled_jobs dropped the statistics of %ld targets at exit: scheduled_jobs.job_stats is locked",
+						hash_get_num_entries(rows))));
+	CommitTransactionCommand();
+}
+
+/*
  * sj_stats_defer
- *		This backend is a worker: it keeps its counts, for sj_stats_flush.
+ *		This backend is a worker: it keeps its counts, for sj_stats_flush,
+ *		and writes them when it exits.  After the worker connected to its
+ *		database.
  */
 void
 sj_stats_defer(void)
 {
+	if (!deferred)
+		before_shmem_exit(stats_exit, (Datum) 0);
 	deferred = true;
 }
 
@@ -582,22 +862,42 @@ sj_stats_flush_at(void)
 	if (first_kept == 0)
 		return DT_NOEND;
 	/* by the one clock of the workers' waits */
-	return sj_now() - (GetCurrentTimestamp() - first_kept) +
-		(TimestampTz) SJ_STATS_DEFER_MS * 1000;
+	return sj_now() + (flush_due - GetCurrentTimestamp());
 }
 
 /*
  * sj_stats_flush
  *		Write the counts a worker keeps, with asynchronous commit (a crash
  *		loses them either way).  Inside a transaction of its own that the
- *		caller then commits; if it fails, the counts are dropped.
+ *		caller then commits; if it fails, the counts are dropped.  If
+ *		job_stats is locked, they are kept and written a second later, or
+ *		dropped once they were kept for SJ_STATS_LOCKED_MS or grew to
+ *		SJ_STATS_LOCKED_ROWS rows.
  */
 void
 sj_stats_flush(void)
 {
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (rows == NULL)
+		return;
+	if (!lock_job_stats())
+	{
+		if (now - first_kept < (TimestampTz) SJ_STATS_LOCKED_MS * 1000 &&
+			hash_get_num_entries(rows) < SJ_STATS_LOCKED_ROWS)
+		{
+			flush_due = now + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
+			return;
+		}
+		ereport(WARNING,
+				(errmsg("scheduled_jobs dropped the statistics of %ld targets: scheduled_jobs.job_stats stayed locked",
+						hash_get_num_entries(rows))));
+		reset_rows();
+		return;
+	}
 	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
 							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-	write_rows();
+	write_rows(writer_of(false), SJ_STATS_WRITE_BATCH);
 }
 
 /* Run a compaction statement; the rows it folded or deleted. */
@@ -628,7 +928,8 @@ sj_stats_compact(void)
 	Datum		values[4];
 	bool		more = false;
 
-	if (!sj_has_stats())
+	/* (not waiting for a lock: the scheduler would wait with it) */
+	if (!sj_has_stats() || !lock_job_stats())
 		return false;
 	if (fold_plan == NULL)
 		fold_plan = sj_prepare(fold_sql, 4, fold_types);

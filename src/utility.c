@@ -33,6 +33,7 @@
 #include "commands/dbcommands.h"
 #include "commands/defrem.h"
 #include "commands/extension.h"
+#include "executor/spi.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/lsyscache.h"
@@ -45,6 +46,7 @@
 #include "job.h"
 #include "owner_sql.h"
 #include "shmem.h"
+#include "stats.h"
 #include "utility.h"
 
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
@@ -149,6 +151,31 @@ jobs_of_roles(SPIPlanPtr *plan, const char *sql, List *roles,
 		(Datum) 0;
 	return sj_run_as_extension_owner(plan, sql, newrole ? 2 : 1, argtypes,
 									 values, NULL, &found);
+}
+
+/* The row of a cancel statement (SJ_CANCEL_JOBS_SQL): count its jobs. */
+static void
+count_cancelled(void *arg)
+{
+	if (SPI_processed > 0)
+		sj_stats_count_cancelled(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+}
+
+/*
+ * Cancel the pending jobs of the roles (DROP OWNED BY, 0.4.0 on), as the
+ * extension owner, counted in stats as any cancel.
+ */
+static void
+cancel_jobs_of_roles(List *roles)
+{
+	Oid			argtypes[1] = {OIDARRAYOID};
+	Datum		values[1];
+
+	if (!OidIsValid(get_extension_oid(SJ_EXTENSION_NAME, true)))
+		return;
+	values[0] = role_array(roles);
+	sj_owner_execute(&cancel_owned_plan, SJ_CANCEL_JOBS_SQL(OWNED_BY_ROLES), 1,
+					 argtypes, values, NULL, 1, count_cancelled, NULL);
 }
 
 static void
@@ -391,8 +418,7 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 								 "  WHERE owner::pg_catalog.oid OPERATOR(pg_catalog.=) ANY ($1) RETURNING 1) "
 								 "SELECT pg_catalog.count(*) FROM d",
 								 roles, NULL);
-			(void) jobs_of_roles(&cancel_owned_plan,
-								 SJ_CANCEL_JOBS_SQL(OWNED_BY_ROLES), roles, NULL);
+			cancel_jobs_of_roles(roles);
 		}
 		else
 			(void) jobs_of_roles(&cancel_owned_plan_0_3,

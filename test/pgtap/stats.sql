@@ -14,15 +14,24 @@ DELETE FROM scheduled_jobs.jobs WHERE COALESCE(channel, procedure) LIKE '%sj\_st
 DELETE FROM scheduled_jobs.job_history WHERE COALESCE(channel, procedure) LIKE '%sj\_st%';
 DELETE FROM scheduled_jobs.job_stats WHERE target LIKE '%sj\_st%';
 DELETE FROM scheduled_jobs.channel_settings WHERE channel LIKE 'sj\_st%';
+DROP TRIGGER IF EXISTS sj_st_refuse ON scheduled_jobs.job_stats;
 DROP SCHEMA IF EXISTS sj_st CASCADE;
+DO $$BEGIN
+	IF EXISTS (SELECT FROM pg_roles WHERE rolname = 'sj_st_role') THEN
+		DROP OWNED BY sj_st_role;
+		DROP ROLE sj_st_role;
+	END IF;
+END$$;
 
-SELECT plan(15);
+SELECT plan(18);
 
 CREATE SCHEMA sj_st;
 CREATE TABLE sj_st.effects (n int);
 CREATE PROCEDURE sj_st.ok(p jsonb) LANGUAGE sql AS $$INSERT INTO sj_st.effects VALUES ((p->>'n')::int)$$;
 CREATE PROCEDURE sj_st.slow(p jsonb) LANGUAGE sql AS $$SELECT pg_sleep((p->>'s')::float8)$$;
 CREATE PROCEDURE sj_st.bad(p jsonb) LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'sj_st boom %', p->>'n'; END$$;
+-- a message of 100,000 characters (of 2 bytes each)
+CREATE PROCEDURE sj_st.long(p jsonb) LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION '%', repeat('é', 100000); END$$;
 SELECT scheduled_jobs.configure_channel('sj_st_ack', '10 minutes') AS c \gset
 SELECT scheduled_jobs.configure_channel('sj_st_dead', '100 ms', 1) AS c \gset
 ALTER SYSTEM SET scheduled_jobs.retry_base_delay = '100ms';
@@ -37,6 +46,7 @@ SELECT count(scheduled_jobs.schedule_job(clock_timestamp() + g * interval '20 ms
 	payload => jsonb_build_object('s', 0.01 * g))) AS n FROM generate_series(1, 10) g \gset
 SELECT count(scheduled_jobs.schedule_job(now(), procedure => 'sj_st.bad', max_attempts => 2,
 	payload => jsonb_build_object('n', g))) AS n FROM generate_series(1, 3) g \gset
+SELECT scheduled_jobs.schedule_job(now(), procedure => 'sj_st.long', max_attempts => 1) AS n \gset
 SELECT count(scheduled_jobs.cancel_job(scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_st_plain')))
 	AS n FROM generate_series(1, 4) g \gset
 SELECT count(scheduled_jobs.schedule_job(now() - interval '2 seconds', channel => 'sj_st_plain',
@@ -49,7 +59,7 @@ SELECT count(scheduled_jobs.schedule_job(now() + interval '1 day', channel => 's
 	AS n FROM generate_series(1, 5) g \gset
 
 SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM scheduled_jobs.job_history
-	WHERE COALESCE(channel, procedure) LIKE '%sj\_st%') = 40 + 20 + 10 + 3 + 4 + 2 + 3
+	WHERE COALESCE(channel, procedure) LIKE '%sj\_st%') = 40 + 20 + 10 + 3 + 1 + 4 + 2 + 3
 	AND (SELECT count(*) FROM scheduled_jobs.jobs WHERE channel = 'sj_st_ack' AND due_at IS NOT NULL) = 6$$, 20),
 	'the workload finished: in job_history, and the acknowledged jobs in flight');
 
@@ -89,6 +99,7 @@ SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM (SELECT * FROM truth EXCEPT SE
 	'stats agree with job_history, target by target');
 SELECT results_eq($$SELECT target, fired, succeeded, failed, cancelled, expired, dead FROM counted ORDER BY 1$$,
 	$$VALUES ('sj_st.bad'::text, 3::bigint, 0::bigint, 3::bigint, 0::bigint, 0::bigint, 0::bigint),
+	         ('sj_st.long', 1, 0, 1, 0, 0, 0),
 	         ('sj_st.ok', 20, 20, 0, 0, 0, 0),
 	         ('sj_st.slow', 10, 10, 0, 0, 0, 0),
 	         ('sj_st_ack', 4, 4, 0, 0, 0, 0),
@@ -128,6 +139,10 @@ SELECT ok((SELECT run_p50_1d > interval '40 ms' AND run_max_1d >= interval '100 
 
 SELECT ok((SELECT last_error LIKE 'sj_st boom _' AND last_error_at > now() - interval '1 minute'
 	FROM scheduled_jobs.stats WHERE target = 'sj_st.bad'), 'the last error, and when');
+SELECT results_eq($$SELECT length(last_error), octet_length(last_error), last_error = repeat('é', 1000)
+	FROM scheduled_jobs.stats WHERE target = 'sj_st.long'$$,
+	$$VALUES (1000, 2000, true)$$,
+	'a long last error is kept to its first 1000 characters (job_history keeps it whole)');
 SELECT is((SELECT pending FROM scheduled_jobs.stats WHERE target = 'sj_st_later'), 5::bigint,
 	'pending jobs of a target that has not finished any');
 SELECT ok((SELECT backlog_age IS NULL AND pending = 2 FROM scheduled_jobs.stats WHERE target = 'sj_st_ack'),
@@ -139,6 +154,33 @@ SELECT scheduled_jobs.cancel_job(scheduled_jobs.schedule_job(now() + interval '1
 RESET scheduled_jobs.track_stats;
 SELECT is((SELECT cancelled_1d FROM scheduled_jobs.stats WHERE target = 'sj_st_plain'), 4::bigint,
 	'track_stats off: the cancel is not counted');
+
+-- DROP OWNED BY cancels a role's jobs: counted as cancelled
+CREATE ROLE sj_st_role;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs TO sj_st_role;
+SET ROLE sj_st_role;
+SELECT count(scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_st_owned'))
+	AS n FROM generate_series(1, 3) g \gset
+RESET ROLE;
+DROP OWNED BY sj_st_role;
+DROP ROLE sj_st_role;
+SELECT results_eq($$SELECT cancelled_1d, pending FROM scheduled_jobs.stats WHERE target = 'sj_st_owned'$$,
+	$$SELECT count(*), 0::bigint FROM scheduled_jobs.job_history WHERE channel = 'sj_st_owned' AND state = 'cancelled'$$,
+	'DROP OWNED BY: the cancelled jobs are counted as in job_history');
+
+-- job_stats refuses a session's counts (a trigger an administrator added):
+-- the cancel commits all the same, uncounted, with a warning
+CREATE FUNCTION sj_st.refuse() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RAISE EXCEPTION 'sj_st: no stats'; END$$;
+CREATE TRIGGER sj_st_refuse BEFORE INSERT OR UPDATE ON scheduled_jobs.job_stats
+	FOR EACH ROW WHEN (NEW.target = 'sj_st_refused') EXECUTE FUNCTION sj_st.refuse();
+SET client_min_messages = error;
+SELECT scheduled_jobs.cancel_job(scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sj_st_refused')) AS c \gset
+SET client_min_messages = warning;
+DROP TRIGGER sj_st_refuse ON scheduled_jobs.job_stats;
+SELECT results_eq($$SELECT state, (SELECT count(*) FROM scheduled_jobs.job_stats WHERE target = 'sj_st_refused')
+	FROM scheduled_jobs.job_history WHERE channel = 'sj_st_refused'$$,
+	$$VALUES ('cancelled'::text, 0::bigint)$$,
+	'job_stats refuses the counts: the cancel commits, uncounted');
 
 -- the scheduler folds: 10-second rows of 3 minutes ago into a minute row,
 -- minute rows of 2 hours ago into an hour row; hour rows of 30 hours ago go
