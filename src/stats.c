@@ -895,8 +895,9 @@ sj_stats_flush(void)
 		reset_rows();
 		return;
 	}
+	/* (OVERRIDE: the executors set synchronous_commit so) */
 	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
-							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+							 PGC_S_OVERRIDE, GUC_ACTION_LOCAL, true, 0, false);
 	write_rows(writer_of(false), SJ_STATS_WRITE_BATCH);
 }
 
