@@ -348,9 +348,10 @@ commit_as_declared(List *jobs)
 			return;
 		value = v;
 	}
+	/* (PGC_S_SESSION: see sj_stats_flush; this ends with the transaction) */
 	if (value != NULL)
 		(void) set_config_option("synchronous_commit", value, PGC_SUSET,
-								 PGC_S_OVERRIDE, GUC_ACTION_LOCAL, true, 0,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0,
 								 false);
 }
 

@@ -895,9 +895,14 @@ sj_stats_flush(void)
 		reset_rows();
 		return;
 	}
-	/* (OVERRIDE: the executors set synchronous_commit so) */
+
+	/*
+	 * (PGC_S_SESSION: it outranks the executors' PGC_S_OVERRIDE, and is the
+	 * one source of a LOCAL setting that ends with the transaction: one of
+	 * PGC_S_OVERRIDE would become the process's default for good)
+	 */
 	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
-							 PGC_S_OVERRIDE, GUC_ACTION_LOCAL, true, 0, false);
+							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
 	write_rows(writer_of(false), SJ_STATS_WRITE_BATCH);
 }
 

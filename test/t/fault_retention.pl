@@ -31,7 +31,14 @@ $node->safe_psql('ret', q{
 	FROM (SELECT g, now() - interval '1 day' AS t FROM generate_series(1, 50) g) s;
 });
 
-# start pruning, and crash while it is under way
+# start pruning, slowed down (2 ms a row: a second a batch) so that the
+# crash surely comes while it is under way
+$node->safe_psql('ret', q{
+	CREATE FUNCTION public.slow_delete() RETURNS trigger LANGUAGE plpgsql
+		AS $$BEGIN PERFORM pg_sleep(0.002); RETURN OLD; END$$;
+	CREATE TRIGGER slow_delete BEFORE DELETE ON scheduled_jobs.job_history
+		FOR EACH ROW EXECUTE FUNCTION public.slow_delete();
+});
 $node->safe_psql('ret', q{ALTER SYSTEM SET scheduled_jobs.history_retention = '7d'; SELECT pg_reload_conf()});
 ok( sj_poll($node, 'ret',
 		q{SELECT count(*) BETWEEN 1 AND 99500 FROM scheduled_jobs.job_history WHERE channel = 'old'}, 't', 30),
@@ -39,6 +46,7 @@ ok( sj_poll($node, 'ret',
 my $left = $node->safe_psql('ret', q{SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = 'old'});
 $node->stop('immediate');
 sj_start($node, 'after the crash mid-prune');
+$node->safe_psql('ret', 'DROP TRIGGER slow_delete ON scheduled_jobs.job_history');
 note("crashed with $left of 100000 old rows left");
 cmp_ok($left, '>', 0, 'the crash came before the prune ended');
 
