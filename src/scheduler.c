@@ -228,10 +228,14 @@ static TimestampTz
 plan(void)
 {
 	TimestampTz next;
+	TimestampTz procedures;
 
 	if (SjShmem->dbs[my_dbslot].paused)
 		return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
-	next = Min(earliest_notify_job(), sj_dispatch_procedure_jobs(my_dbslot));
+	/* (Min evaluates its arguments twice: each scan once) */
+	next = earliest_notify_job();
+	procedures = sj_dispatch_procedure_jobs(my_dbslot);
+	next = Min(next, procedures);
 	/* a repair that found a rule held by another transaction: again soon */
 	if (SjShmem->dbs[my_dbslot].repair)
 		next = Min(next, TimestampTzPlusMilliseconds(sj_now(), SJ_LOCKED_RETRY_MS));
@@ -380,7 +384,12 @@ scheduler_pass(MemoryContext loop_ctx)
 	if (next == DT_NOBEGIN)
 		return next;			/* a full batch: fire the rest first */
 	if (!planned || fire_retry_ms > 0)
-		next = Min(next, run_step(plan_step, loop_ctx, &plan_retry_ms));
+	{
+		/* (not inside Min, which would run the step twice) */
+		TimestampTz planned_next = run_step(plan_step, loop_ctx, &plan_retry_ms);
+
+		next = Min(next, planned_next);
+	}
 
 	/*
 	 * A fire step that failed is tried again after its delay, not as soon as
