@@ -33,6 +33,7 @@
 #include "guc.h"
 #include "job.h"
 #include "occurrence.h"
+#include "shmem.h"
 #include "worker.h"
 
 /* the last fire step failed: fire in subtransactions, halving on error */
@@ -45,8 +46,10 @@ static SPIPlanPtr first_due_plan = NULL;
 static SPIPlanPtr set_aside_plan = NULL;
 
 /*
- * Fire up to $1 NOTIFY jobs due at $2 (sj_xact_now()).  The due ids as an array,
- * not a join: a plan made while the table was empty must not turn into a join
+ * Fire up to $1 NOTIFY jobs due at $2 (sj_xact_now()), from $3 on, the floor
+ * (shmem.c): below it are the entries of fired jobs that a snapshot still
+ * held keeps, which the scan would walk.  The due ids as an array, not a
+ * join: a plan made while the table was empty must not turn into a join
  * that reads every pending job once the table holds millions.
  */
 static const char *const fire_sql =
@@ -55,6 +58,7 @@ static const char *const fire_sql =
 "  WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "    SELECT id FROM scheduled_jobs.jobs "
 "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"      AND run_at OPERATOR(pg_catalog.>=) $3 "
 "    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED)) "
 "  RETURNING " SJ_JOB_COLUMNS ") "
 "INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
@@ -83,6 +87,7 @@ static const char *const fire_ack_sql =
 "  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "    SELECT id FROM scheduled_jobs.jobs "
 "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"      AND run_at OPERATOR(pg_catalog.>=) $3 "
 "    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
 "plain AS ("
 "  DELETE FROM scheduled_jobs.jobs j USING due d "
@@ -141,6 +146,7 @@ static const char *const fire_sql_0_4 =
 "  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "    SELECT id FROM scheduled_jobs.jobs "
 "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"      AND run_at OPERATOR(pg_catalog.>=) $3 "
 "    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
 "gone AS ("
 "  DELETE FROM scheduled_jobs.jobs j USING due d "
@@ -196,10 +202,11 @@ static const char *const fire_sql_0_4 =
 "  FROM gone) f "
 "ORDER BY 5, 2";
 
-/* the first due NOTIFY job, which a batch of one could not fire */
+/* the first due NOTIFY job, which a batch of one (from floor $2) could not fire */
 static const char *const first_due_sql =
 "SELECT * FROM scheduled_jobs.jobs "
 "WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
+"  AND run_at OPERATOR(pg_catalog.>=) $2 "
 "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
 
 /* $1 id, $2 last_error, $3 last_error_data: kept, never to fire by itself */
@@ -253,13 +260,18 @@ advance_fired_schedules(SPITupleTable *tt, uint64 nrows)
 	return by_row;
 }
 
-/* Fire up to limit due NOTIFY jobs.  Returns how many.  With SPI. */
+/*
+ * Fire up to limit due NOTIFY jobs, from floor on.  Returns how many.  With
+ * SPI.
+ */
 static int
-fire_batch(int limit)
+fire_batch(int limit, TimestampTz floor)
 {
-	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
-	Datum		values[2] = {Int32GetDatum(limit),
-	TimestampTzGetDatum(sj_xact_now())};
+	Oid			argtypes[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[3] = {Int32GetDatum(limit),
+		TimestampTzGetDatum(sj_xact_now()),
+	TimestampTzGetDatum(floor)};
+	TimestampTz redelivery = DT_NOEND;
 	StringInfoData env;
 	SPITupleTable *tt;
 	uint64		nrows;
@@ -274,21 +286,21 @@ fire_batch(int limit)
 	if (sched)
 	{
 		if (fire_plan_0_4 == NULL)
-			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 2, argtypes);
+			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 3, argtypes);
 		if (SPI_execute_plan(fire_plan_0_4, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not fire NOTIFY jobs");
 	}
 	else if (ack)
 	{
 		if (fire_ack_plan == NULL)
-			fire_ack_plan = sj_prepare(fire_ack_sql, 2, argtypes);
+			fire_ack_plan = sj_prepare(fire_ack_sql, 3, argtypes);
 		if (SPI_execute_plan(fire_ack_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not fire NOTIFY jobs");
 	}
 	else
 	{
 		if (fire_plan == NULL)
-			fire_plan = sj_prepare(fire_sql, 2, argtypes);
+			fire_plan = sj_prepare(fire_sql, 3, argtypes);
 		if (SPI_execute_plan(fire_plan, values, NULL, false, 0) !=
 			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not fire NOTIFY jobs");
@@ -337,6 +349,7 @@ fire_batch(int limit)
 		{
 			delivery = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
 			deadline = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
+			redelivery = Min(redelivery, deadline);
 		}
 		/* an occurrence of a schedule that still exists: its name */
 		schedule = sched ? SPI_getvalue(tup, desc, 11) : NULL;
@@ -352,6 +365,9 @@ fire_batch(int limit)
 		Async_Notify(channel, env.data);
 	}
 	pfree(env.data);
+	/* in flight: delivered again at the deadline, which is its run_at now */
+	if (!TIMESTAMP_IS_NOEND(redelivery))
+		sj_lower_floors_at_commit(redelivery);
 	return (int) nrows;
 }
 
@@ -360,7 +376,8 @@ fire_batch(int limit)
  * with *edata set (in mcxt) if it failed and was rolled back.
  */
 static int
-try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
+try_fire_batch(int limit, TimestampTz floor, ErrorData **edata,
+			   MemoryContext mcxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile int n = -1;
@@ -368,7 +385,7 @@ try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		n = fire_batch(limit);
+		n = fire_batch(limit, floor);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -391,17 +408,18 @@ try_fire_batch(int limit, ErrorData **edata, MemoryContext mcxt)
  * cannot be recorded, keep it in jobs with run_at infinity and the error.
  */
 static void
-set_aside_first_due(ErrorData *edata, MemoryContext mcxt)
+set_aside_first_due(ErrorData *edata, TimestampTz floor, MemoryContext mcxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	SjJob	   *job;
 	ErrorData  *volatile why = edata;
 
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		values[1] = {TimestampTzGetDatum(sj_xact_now())};
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2] = {TimestampTzGetDatum(sj_xact_now()),
+	TimestampTzGetDatum(floor)};
 
 	if (first_due_plan == NULL)
-		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);
+		first_due_plan = sj_prepare(first_due_sql, 2, argtypes);
 	if (SPI_execute_plan(first_due_plan, values, NULL, false, 1) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "could not read the first due NOTIFY job");
@@ -478,12 +496,13 @@ may_be_the_jobs(ErrorData *edata)
 
 /*
  * sj_fire_notify_jobs
- *		Fire a batch of due NOTIFY jobs, halving a batch that fails down to
- *		one job, which is set aside.  Returns how many fired.  Inside the
- *		scheduler's transaction, with SPI.
+ *		Fire a batch of due NOTIFY jobs from floor on (the NOTIFY floor:
+ *		shmem.c), halving a batch that fails down to one job, which is set
+ *		aside.  Returns how many fired.  Inside the scheduler's transaction,
+ *		with SPI.
  */
 int
-sj_fire_notify_jobs(MemoryContext mcxt)
+sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz floor)
 {
 	int			limit = sj_batch_size;
 	int			fired;
@@ -496,14 +515,14 @@ sj_fire_notify_jobs(MemoryContext mcxt)
 	if (!careful)
 	{
 		careful = true;
-		fired = fire_batch(limit);
+		fired = fire_batch(limit, floor);
 		careful = false;
 		return fired;
 	}
 	for (;;)
 	{
 		ErrorData  *edata = NULL;
-		int			n = try_fire_batch(limit, &edata, mcxt);
+		int			n = try_fire_batch(limit, floor, &edata, mcxt);
 
 		if (n >= 0)
 		{
@@ -514,7 +533,7 @@ sj_fire_notify_jobs(MemoryContext mcxt)
 			ReThrowError(edata);
 		if (limit == 1)
 		{
-			set_aside_first_due(edata, mcxt);
+			set_aside_first_due(edata, floor, mcxt);
 			careful = false;
 			return 0;
 		}

@@ -6,7 +6,8 @@
 #define SJ_FIRE_H
 
 #include "utils/palloc.h"
+#include "utils/timestamp.h"
 
-extern int	sj_fire_notify_jobs(MemoryContext mcxt);
+extern int	sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz floor);
 
 #endif							/* SJ_FIRE_H */
