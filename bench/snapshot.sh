@@ -107,7 +107,7 @@ SQL
 	r0=$(idx_read)
 	pt0=$(now_us)
 	pgbench -n -c 4 -j 2 -R "$PRATE" -t $((PN / 4)) -f "$W/pjob.sql" "$DB" >"$W/$name.ppgbench" 2>&1 || die "pgbench $name procedures"
-	wait_for "$name: procedure jobs" 120 "SELECT count(*) >= $PN FROM bench.proc_lag WHERE phase = '$name'"
+	wait_for "$name: procedure jobs" 600 "SELECT count(*) >= $PN FROM bench.proc_lag WHERE phase = '$name'"
 	# the executors, idle now, report their statistics as they exit (an
 	# idle one would keep them until its next job); the scheduler starts
 	# new ones for the next portion
