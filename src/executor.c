@@ -194,7 +194,7 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 	values[1] = TimestampTzGetDatum(sj_xact_now());
 	if (reread_plan == NULL)
 		reread_plan = sj_prepare(reread_sql, 2, argtypes);
-	if (SPI_execute_plan(reread_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (sj_execute_plan(reread_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the claimed jobs again");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -233,7 +233,7 @@ claim_jobs(MemoryContext job_ctx)
 	v = sj_has_schedules() ? 1 : 0;
 	if (claim_plans[v] == NULL)
 		claim_plans[v] = sj_prepare(claim_sql[v], 2, &argtypes[2]);
-	if (SPI_execute_plan(claim_plans[v], &values[2], NULL, false, 1) !=
+	if (sj_execute_plan(claim_plans[v], &values[2], NULL, false, 1) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "could not claim a procedure job");
 	if (SPI_processed == 0)
@@ -249,7 +249,7 @@ claim_jobs(MemoryContext job_ctx)
 		values[1] = Int32GetDatum(sj_group_commit_size - 1);
 		if (claim_group_plans[v] == NULL)
 			claim_group_plans[v] = sj_prepare(claim_group_sql[v], 4, argtypes);
-		if (SPI_execute_plan(claim_group_plans[v], values, NULL, false, 0) !=
+		if (sj_execute_plan(claim_group_plans[v], values, NULL, false, 0) !=
 			SPI_OK_SELECT)
 			elog(ERROR, "could not claim group-commit jobs");
 		for (uint64 i = 0; i < SPI_processed; i++)
