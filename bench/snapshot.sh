@@ -111,7 +111,7 @@ SQL
 	# the executors, idle now, report their statistics as they exit (an
 	# idle one would keep them until its next job); the scheduler starts
 	# new ones for the next portion
-	q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'scheduled_jobs executor'" >/dev/null
+	q "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE backend_type = 'scheduled_jobs executor' AND datname = current_database()" >/dev/null
 	sleep 1.5
 	r1=$(idx_read)
 	printf -v "PT0_$name" '%s' "$pt0"
