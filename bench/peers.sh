@@ -1,8 +1,12 @@
 #!/bin/bash
 # Peers (issue 5): graphile-worker, pg-boss and pg_cron on the same cluster
 # as scheduled_jobs, the same workloads where they apply.  Not part of
-# bench/run.sh's default run.  Every row: measured = scheduled_jobs, limit
-# column = the peer, goal "ahead of <peer>".
+# bench/run.sh's default run.  One row per workload and scheduled_jobs mode
+# (procedure jobs with one commit each, group_commit, an acknowledged
+# channel): measured = scheduled_jobs, limit column = every peer that does
+# the workload, goal "ahead of" all of them.  Run alone, writes the report
+# to bench/results/<date>_<time>[-quick]_peers.md, with a line on which
+# mode to pick for which job.
 #
 #   lag      jobs due 200 ms after being added, Poisson ~20/s, lag = handler
 #            (procedure) start - due time; scheduled_jobs: procedure jobs
@@ -67,17 +71,40 @@ lag_of() {
 }
 f() { echo "$1" | awk -v i="$2" '{ print $i }'; }
 
-# lag_row PEER SJ_STATS PEER_STATS FIGURE: p50 / p99, ahead = both lower
-lag_row() {
-	local s=$2 p=$3
-	bench_row_raw "lag: jobs 200 ms ahead, ~20/s, vs $1 (n=$(f "$s" 1) / $(f "$p" 1))" "$4" \
-		"$(fmt "$(f "$s" 2)") / $(fmt "$(f "$s" 3)")" "$(fmt "$(f "$p" 2)") / $(fmt "$(f "$p" 3)")" \
-		"$(ratio "$(f "$s" 2)" "$(f "$p" 2)") / $(ratio "$(f "$s" 3)" "$(f "$p" 3)")" \
-		"ahead of $1 (p50 and p99 lower)" "$(verdict "$(f "$s" 2) < $(f "$p" 2) && $(f "$s" 3) < $(f "$p" 3)")"
+# ahead_of "PEER|EXPR"...: pass if every EXPR (awk) holds, else FAIL naming
+# the peers it does not hold for
+ahead_of() {
+	local behind="" p
+	for p in "$@"; do
+		awk "BEGIN { exit !(${p#*|}) }" || behind="$behind${behind:+, }${p%%|*}"
+	done
+	if [ -z "$behind" ]; then echo pass; else echo "FAIL (behind $behind)"; fi
 }
-# backlog_row PEER WHAT SJ_RATE PEER_RATE FIGURE
+
+# lag_row SJ_STATS "PEER|STATS"...: the lag row, every peer in its limit
+# column: p50 / p99, ahead = both lower than each peer's
+lag_row() {
+	local s=$1 p name st lim="" rat="" n="" checks=()
+	shift
+	for p in "$@"; do
+		name=${p%%|*} st=${p#*|}
+		lim="$lim${lim:+; }$name $(fmt "$(f "$st" 2)") / $(fmt "$(f "$st" 3)")"
+		rat="$rat${rat:+; }$(ratio "$(f "$s" 2)" "$(f "$st" 2)") / $(ratio "$(f "$s" 3)" "$(f "$st" 3)")"
+		n="$n / $(f "$st" 1)"
+		checks+=("$name|$(f "$s" 2) < $(f "$st" 2) && $(f "$s" 3) < $(f "$st" 3)")
+	done
+	bench_row_raw "lag: jobs 200 ms ahead, ~20/s — procedure jobs (n=$(f "$s" 1)$n)" \
+		"lag ms p50 / p99 to handler start (sj: procedure CALL; peers: their handler)" \
+		"$(fmt "$(f "$s" 2)") / $(fmt "$(f "$s" 3)")" "$lim" "$rat" \
+		"ahead of every peer (p50 and p99 lower)" "$(ahead_of "${checks[@]}")"
+}
+# backlog_row WORKLOAD MODE SJ_RATE GW_RATE BOSS_RATE: one row, both peers
 backlog_row() {
-	bench_row "backlog: $N_BACKLOG due jobs, $2, vs $1 (best of 2 runs)" "$5" "$3" "$4" "ahead of $1" "$(verdict "$3 > $4")"
+	bench_row_raw "backlog: $N_BACKLOG due jobs, $1 — $2 (best of 2 runs)" \
+		"jobs/s until all done (peers: their fastest settings, bench/README.md)" \
+		"$(fmt "$3")" "graphile-worker $(fmt "$4"); pg-boss $(fmt "$5")" \
+		"$(ratio "$3" "$4") / $(ratio "$3" "$5")" "ahead of graphile-worker and pg-boss" \
+		"$(ahead_of "graphile-worker|$3 > $4" "pg-boss|$3 > $5")"
 }
 
 # ------------------------------------------------------------ pg_cron, part 1
@@ -136,12 +163,13 @@ log "peers: lag, pg-boss $BOSS_VERSION, pollingIntervalSeconds 0.5 (its minimum)
 BOSS_LAG=$(peer boss-lag "$N_LAG" 100) || die "pg-boss lag"
 log "peers: pg-boss lag: $BOSS_LAG"
 
+LAG_PEERS=()
 for poll in $GW_POLLS; do
 	v=GW_LAG_$poll
-	lag_row "graphile-worker, pollInterval $poll ms" "$SJ_LAG" "${!v}" \
-		"lag ms p50 / p99 to handler start (sj: procedure CALL; peer: LISTEN/NOTIFY + pollInterval $poll ms$([ "$poll" = 2000 ] && echo ", its default"))"
+	LAG_PEERS+=("graphile-worker (pollInterval $poll ms$([ "$poll" = 2000 ] && echo ", its default"))|${!v}")
 done
-lag_row pg-boss "$SJ_LAG" "$BOSS_LAG" "lag ms p50 / p99 to handler start (peer: pollingIntervalSeconds 0.5, 4 workers, batchSize 100)"
+LAG_PEERS+=("pg-boss (pollingIntervalSeconds 0.5)|$BOSS_LAG")
+lag_row "$SJ_LAG" "${LAG_PEERS[@]}"
 
 # ------------------------------------------------------------ backlog
 # sj_backlog PROC GROUP_COMMIT: jobs/s from the unpausing reload to the last finished_at
@@ -226,18 +254,14 @@ log "peers: backlog, pg-boss: 4 workers, batchSize $BOSS_BATCH, pollingIntervalS
 best2 BOSS_INS peer_backlog boss-backlog insert "$BOSS_BATCH"
 best2 BOSS_NOOP peer_backlog boss-backlog noop "$BOSS_BATCH"
 
-for p in "graphile-worker GW" "pg-boss BOSS"; do
-	set -- $p
-	pi=${2}_INS pn=${2}_NOOP
-	backlog_row "$1" "task inserts one row" "$SJ_INS" "${!pi}" "jobs/s until all done (sj: procedure jobs, one commit each)"
-	backlog_row "$1" "task inserts one row" "$SJ_INS_GC" "${!pi}" "jobs/s until all done (sj: procedure jobs, group_commit)"
-	backlog_row "$1" "no-op task" "$SJ_NOOP" "${!pn}" "jobs/s until all done (sj: procedure jobs, one commit each)"
-	backlog_row "$1" "no-op task" "$SJ_NOOP_GC" "${!pn}" "jobs/s until all done (sj: procedure jobs, group_commit)"
-done
-backlog_row "pg-boss" "no-op task" "$SJ_ACK" "$BOSS_NOOP" \
-	"jobs/s until all done (sj: acknowledged channel, claim + ack_many, 4 clients, batches of $((N_BACKLOG / 4)); pg-boss: fetch + complete, same batch)"
-backlog_row "pg-boss" "no-op task" "$SJ_ACK100" "$BOSS_NOOP" \
-	"jobs/s until all done (sj: as above, batches of 100; pg-boss: batches of $((N_BACKLOG / 4)))"
+backlog_row "task inserts one row" "procedure jobs, one commit each" "$SJ_INS" "$GW_INS" "$BOSS_INS"
+backlog_row "task inserts one row" "procedure jobs, group_commit" "$SJ_INS_GC" "$GW_INS" "$BOSS_INS"
+backlog_row "no-op task" "procedure jobs, one commit each" "$SJ_NOOP" "$GW_NOOP" "$BOSS_NOOP"
+backlog_row "no-op task" "procedure jobs, group_commit" "$SJ_NOOP_GC" "$GW_NOOP" "$BOSS_NOOP"
+backlog_row "no-op task" "acknowledged channel, claim + ack_many by 4 clients, batches of $((N_BACKLOG / 4))" \
+	"$SJ_ACK" "$GW_NOOP" "$BOSS_NOOP"
+backlog_row "no-op task" "acknowledged channel, claim + ack_many by 4 clients, batches of 100" \
+	"$SJ_ACK100" "$GW_NOOP" "$BOSS_NOOP"
 
 # ------------------------------------------------------------ pg_cron, part 2
 # scheduled_jobs: N_GRID procedure jobs due at whole seconds, lag = CALL
@@ -271,11 +295,11 @@ if [ "$CRON" = 1 ]; then
 		FROM (SELECT extract(epoch FROM at - date_trunc('$CRON_GRID', at)) * 1000 AS ms FROM bench.cron_runs) s" | tr '|' ' ')
 	log "peers: pg_cron $CRON_VERSION '$CRON_SCHEDULE' lag n p50 p99 max min mean: $CRON_LAG"
 	# ahead: the median and the worst run both earlier
-	bench_row_raw "lag of the finest schedule vs pg_cron $CRON_VERSION '$CRON_SCHEDULE' (n=$(f "$SJ_GRID" 1) / $(f "$CRON_LAG" 1))" \
+	bench_row_raw "lag of the finest schedule — procedure jobs at whole seconds (n=$(f "$SJ_GRID" 1) / $(f "$CRON_LAG" 1))" \
 		"lag ms p50 / max after the due instant (sj: procedure jobs at whole seconds, to CALL start; pg_cron: clock_timestamp() in its job, after the whole $CRON_GRID)" \
 		"$(fmt "$(f "$SJ_GRID" 2)") / $(fmt "$(f "$SJ_GRID" 4)")" "$(fmt "$(f "$CRON_LAG" 2)") / $(fmt "$(f "$CRON_LAG" 4)")" \
 		"$(ratio "$(f "$SJ_GRID" 2)" "$(f "$CRON_LAG" 2)") / $(ratio "$(f "$SJ_GRID" 4)" "$(f "$CRON_LAG" 4)")" \
-		"ahead of pg_cron (p50 and max lower)" "$(verdict "$(f "$SJ_GRID" 2) < $(f "$CRON_LAG" 2) && $(f "$SJ_GRID" 4) < $(f "$CRON_LAG" 4)")"
+		"ahead of pg_cron $CRON_VERSION '$CRON_SCHEDULE' (p50 and max lower)" "$(verdict "$(f "$SJ_GRID" 2) < $(f "$CRON_LAG" 2) && $(f "$SJ_GRID" 4) < $(f "$CRON_LAG" 4)")"
 	RUNS=$(q "SELECT string_agg(format('%s +%s ms (%s)', to_char(r.at, 'HH24:MI:SS'),
 			round((extract(epoch FROM r.at - date_trunc('$CRON_GRID', r.at)) * 1000)::numeric, 1),
 			coalesce((SELECT p.name FROM bench.phases p WHERE p.at <= r.at ORDER BY p.at DESC LIMIT 1), 'setup')), '; ' ORDER BY r.at)
@@ -285,6 +309,9 @@ if [ "$CRON" = 1 ]; then
 fi
 
 {
+	# which mode for which job, from the rows above
+	printf '\n**Which mode for which job.** Procedure jobs with one commit each (the default) for jobs that do real work in the database: each job'"'"'s effects and its completion commit together, one job at a time, so a failed job rolls back and is retried alone; that costs a WAL flush per job (%s jobs/s inserting a row, here). `group_commit => true` for short jobs that come in bulk: up to group_commit_size of them share that commit (%s jobs/s), each still under its own error boundary, but a job waits for its group. An acknowledged channel (`claim` + `ack`) when the work happens outside the database (mail, HTTP, a queue of your own): consumers take jobs in batches (%s jobs/s by batches of 100) and acknowledge each when its effect is done, and a job not acknowledged in time is delivered again.\n' \
+		"$(fmt "$SJ_INS")" "$(fmt "$SJ_INS_GC")" "$(fmt "$SJ_ACK100")"
 	printf '\nPeers: graphile-worker %s (concurrency 4; LISTEN/NOTIFY, prepared statements; lag: pollInterval %s ms; backlog: localQueue.size 500, completeJobBatchDelay 0, failJobBatchDelay 0), ' \
 		"$GW_VERSION" "${GW_POLLS// / and }"
 	printf 'pg-boss %s (4 workers; pollingIntervalSeconds 0.5; batchSize 100 for lag, %s for backlog; supervise and schedule off)' "$BOSS_VERSION" "$BOSS_BATCH"
@@ -296,4 +323,21 @@ fi
 } | bench_note
 
 bench_db_drop
+# run alone: the report, as run.sh writes its own
+if [ "${BENCH_OWNER:-}" = $$ ]; then
+	mkdir -p bench/results
+	OUT=bench/results/$BENCH_RUN.md
+	{
+		echo "# scheduled_jobs vs peers, $(date '+%Y-%m-%d %H:%M %Z')"
+		echo
+		echo "\`bash bench/peers.sh$(quick && echo ' --quick')\`;" \
+			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git --no-optional-locks diff-index --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted src/sql changes');" \
+			"graphile-worker $GW_VERSION, pg-boss $BOSS_VERSION${CRON_VERSION:+, pg_cron $CRON_VERSION (Debian)}, Node $(node --version);" \
+			"concurrency 4 on every side; $(nproc) cores shared. See bench/README.md, section Peers."
+		echo
+		bench_table "$BENCH_ROWS"
+		cat "$BENCH_NOTES"
+	} >"$OUT"
+	log "written to $OUT"
+fi
 bench_finish

@@ -19,7 +19,7 @@ fi
 BENCH_RUN=$(bench_run_name "")
 bench_init
 
-WORKLOADS="lag backlog_notify backlog_procedure ack schedule scale idle memory recurring stats"
+WORKLOADS="lag backlog_notify backlog_procedure ack schedule scale idle memory recurring stats snapshot"
 START=$(date +%s)
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 for w in $WORKLOADS; do

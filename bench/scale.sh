@@ -27,10 +27,12 @@ explain() {
 	printf '```\n'
 }
 WORKER="SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET LOCAL max_parallel_workers_per_gather = 0;"
-FIRE="SELECT id FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED"
-EARLIEST="SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL ORDER BY run_at LIMIT 1"
-CLAIM="SELECT id, procedure, payload FROM scheduled_jobs.jobs WHERE procedure IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-DISPATCH="SELECT (SELECT count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs WHERE procedure IS NOT NULL AND run_at <= now() ORDER BY run_at LIMIT 4) d), (SELECT run_at FROM scheduled_jobs.jobs WHERE procedure IS NOT NULL AND run_at > now() ORDER BY run_at LIMIT 1)"
+# The floor of the claims (src/shmem.c) as the scheduler has it when it starts: -infinity.
+FLOOR="'-infinity'::timestamptz"
+FIRE="SELECT id FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() AND run_at OPERATOR(pg_catalog.>=) $FLOOR ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED"
+EARLIEST="SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.>=) $FLOOR ORDER BY run_at LIMIT 1"
+CLAIM="SELECT * FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() AND run_at OPERATOR(pg_catalog.>=) $FLOOR ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
+DISPATCH="SELECT (SELECT count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at <= now() AND run_at >= $FLOOR ORDER BY run_at LIMIT 4) d), (SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at > now() ORDER BY run_at LIMIT 1), (SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at >= $FLOOR ORDER BY run_at LIMIT 1)"
 {
 	printf '\n### EXPLAIN of the worker query shapes with %s jobs pending\n' "$PENDING"
 	explain "scheduler: claim due NOTIFY jobs" "" "$FIRE"

@@ -233,7 +233,7 @@ sj_record_expired(SjJob *job)
 
 	if (expired_plan == NULL)
 		expired_plan = sj_prepare(expired_sql, 1, argtypes);
-	if (SPI_execute_plan(expired_plan, values, NULL, false, 0) != SPI_OK_INSERT)
+	if (sj_execute_plan(expired_plan, values, NULL, false, 0) != SPI_OK_INSERT)
 		elog(ERROR, "could not expire job " INT64_FORMAT, job->id);
 	sj_stats_count_job(job, SJ_END_EXPIRED, false, 0, NULL);
 	advance_schedules(list_make1(job), SJ_OCC_EXPIRED, NULL);
@@ -289,7 +289,7 @@ sj_record_outside_started(SjJob *job)
 									CStringGetDatum(error_json(&edata)));
 	if (outside_started_plan == NULL)
 		outside_started_plan = sj_prepare(outside_started_sql, 3, argtypes);
-	if (SPI_execute_plan(outside_started_plan, values, NULL, false, 0) !=
+	if (sj_execute_plan(outside_started_plan, values, NULL, false, 0) !=
 		SPI_OK_INSERT)
 		elog(ERROR, "could not start job " INT64_FORMAT, job->id);
 }
@@ -317,7 +317,7 @@ sj_record_outside_finished(SjJob *job, ErrorData *edata)
 	}
 	if (outside_finished_plan == NULL)
 		outside_finished_plan = sj_prepare(outside_finished_sql, 4, argtypes);
-	if (SPI_execute_plan(outside_finished_plan, values, nulls, false, 0) !=
+	if (sj_execute_plan(outside_finished_plan, values, nulls, false, 0) !=
 		SPI_OK_UPDATE_RETURNING)
 		elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
 	sj_stats_count_job(job, edata ? SJ_END_FAILED : SJ_END_SUCCEEDED, true,
@@ -362,7 +362,7 @@ sj_record_succeeded(List *jobs)
 	{
 		if (succeeded_plans[v] == NULL)
 			succeeded_plans[v] = sj_prepare(succeeded_sql[v], 2, argtypes);
-		if (SPI_execute_plan(succeeded_plans[v], values, NULL, false, 0) !=
+		if (sj_execute_plan(succeeded_plans[v], values, NULL, false, 0) !=
 			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not record succeeded jobs");
 	}
@@ -389,7 +389,7 @@ sj_record_succeeded(List *jobs)
 		if (succeeded_keyed_plans[v] == NULL)
 			succeeded_keyed_plans[v] = sj_prepare(succeeded_keyed_sql[v], 3,
 												  argtypes);
-		if (SPI_execute_plan(succeeded_keyed_plans[v], values, NULL, false, 0) !=
+		if (sj_execute_plan(succeeded_keyed_plans[v], values, NULL, false, 0) !=
 			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not record succeeded jobs");
 	}
@@ -427,7 +427,7 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 		values[1] = TimestampTzGetDatum(job->fired_at);
 		if (failed_plans[v] == NULL)
 			failed_plans[v] = sj_prepare(failed_sql[v], 4, argtypes);
-		if (SPI_execute_plan(failed_plans[v], values, NULL, false, 0) !=
+		if (sj_execute_plan(failed_plans[v], values, NULL, false, 0) !=
 			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not finish job " INT64_FORMAT, job->id);
 		sj_stats_count_job(job, SJ_END_FAILED, true, finished_at_of(job->id),
@@ -443,7 +443,7 @@ sj_record_failed_attempt(SjJob *job, ErrorData *edata)
 		values[1] = TimestampTzGetDatum(next);
 		if (retry_plan == NULL)
 			retry_plan = sj_prepare(retry_sql, 4, argtypes);
-		if (SPI_execute_plan(retry_plan, values, NULL, false, 0) !=
+		if (sj_execute_plan(retry_plan, values, NULL, false, 0) !=
 			SPI_OK_UPDATE)
 			elog(ERROR, "could not reschedule job " INT64_FORMAT, job->id);
 		/* the scheduler sleeps past the retry otherwise */
@@ -479,13 +479,13 @@ sj_charge_lost_attempt(int64 job_id, SjInflightState how)
 
 	if (lost_plan == NULL)
 		lost_plan = sj_prepare(lost_sql, 1, argtypes);
-	if (SPI_execute_plan(lost_plan, values, NULL, false, 1) != SPI_OK_SELECT)
+	if (sj_execute_plan(lost_plan, values, NULL, false, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read job " INT64_FORMAT, job_id);
 	if (SPI_processed == 0)
 	{
 		if (exists_plan == NULL)
 			exists_plan = sj_prepare(exists_sql, 1, argtypes);
-		if (SPI_execute_plan(exists_plan, values, NULL, true, 1) != SPI_OK_SELECT)
+		if (sj_execute_plan(exists_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 			elog(ERROR, "could not read job " INT64_FORMAT, job_id);
 		/* locked: running again; gone: finished or cancelled meanwhile */
 		return SPI_processed == 0;

@@ -136,14 +136,19 @@ collect_lost_attempts(int dbslot, bool at_start)
  *		before the next job if none runs.  Returns when the scheduler must
  *		look again: the earliest future procedure job (or shortly before it,
  *		to start that executor), or soon if an executor could not be started.
- *		Inside a transaction, with SPI.
+ *		Looks from `from` on, and raises the executors' floor to the earliest
+ *		job it finds (shmem.c).  Inside a transaction, with SPI, whose
+ *		snapshot was taken after sj_floor_scan_start() and before from was
+ *		read.
  */
 TimestampTz
-sj_dispatch_procedure_jobs(int dbslot)
+sj_dispatch_procedure_jobs(int dbslot, TimestampTz from)
 {
 	bool		deferred;
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		values[1] = {TimestampTzGetDatum(sj_now())};
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2] = {TimestampTzGetDatum(sj_now()),
+	TimestampTzGetDatum(from)};
+	TimestampTz earliest = DT_NOEND;
 	SjExecutorSlot *ex;
 	int64		n_due;
 	TimestampTz next = DT_NOEND;
@@ -165,17 +170,22 @@ sj_dispatch_procedure_jobs(int dbslot)
 	v = sj_has_schedules() ? 1 : 0;
 	if (dispatch_plans[v] == NULL)
 	{
+		/* how many are due, the next one, the earliest from the floor ($2) */
 		const char *executor_job = v ? SJ_EXECUTOR_JOB : SJ_EXECUTOR_JOB_0_3;
 		char	   *sql = psprintf("SELECT (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs "
 								   "  WHERE %s AND run_at OPERATOR(pg_catalog.<=) $1 "
+								   "  AND run_at OPERATOR(pg_catalog.>=) $2 "
 								   "  ORDER BY run_at LIMIT %d) d), "
 								   "(SELECT run_at FROM scheduled_jobs.jobs "
 								   "  WHERE %s AND run_at OPERATOR(pg_catalog.>) $1 "
+								   "  ORDER BY run_at LIMIT 1), "
+								   "(SELECT run_at FROM scheduled_jobs.jobs "
+								   "  WHERE %s AND run_at OPERATOR(pg_catalog.>=) $2 "
 								   "  ORDER BY run_at LIMIT 1)",
 								   executor_job, SjShmem->max_executors,
-								   executor_job);
+								   executor_job, executor_job);
 
-		dispatch_plans[v] = sj_prepare(sql, 1, argtypes);
+		dispatch_plans[v] = sj_prepare(sql, 2, argtypes);
 	}
 	deferred = collect_lost_attempts(dbslot, false);
 	if (SPI_execute_plan(dispatch_plans[v], values, NULL, true, 1) !=
@@ -187,6 +197,11 @@ sj_dispatch_procedure_jobs(int dbslot)
 					  &isnull);
 	if (!isnull)
 		next = DatumGetTimestampTz(d);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3,
+					  &isnull);
+	if (!isnull)
+		earliest = DatumGetTimestampTz(d);
+	sj_floor_raise(dbslot, SJ_FLOOR_CALL, earliest);
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
 	ex = sj_executor_slots(dbslot);

@@ -8,6 +8,6 @@
 #include "utils/timestamp.h"
 
 extern void sj_dispatch_start(int dbslot);
-extern TimestampTz sj_dispatch_procedure_jobs(int dbslot);
+extern TimestampTz sj_dispatch_procedure_jobs(int dbslot, TimestampTz from);
 
 #endif							/* SJ_DISPATCH_H */

@@ -70,24 +70,28 @@ static SPIPlanPtr claim_group_plans[2];
 static SPIPlanPtr reread_plan = NULL;
 
 /*
- * Due at $1.  SELECT *: read by the column map (job.c), which also serves
- * 0.1.0.
+ * Due at $1, from $2 on, the floor (shmem.c): below it are the entries of
+ * done jobs that a snapshot still held keeps, which the scan would walk.
+ * SELECT *: read by the column map (job.c), which also serves 0.1.0.
  */
 #define CLAIM_SQL(executor_job) \
 "SELECT * FROM scheduled_jobs.jobs " \
 "WHERE " executor_job " AND run_at OPERATOR(pg_catalog.<=) $1 " \
+"  AND run_at OPERATOR(pg_catalog.>=) $2 " \
 "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
 static const char *const claim_sql[2] = {
 	CLAIM_SQL(SJ_EXECUTOR_JOB_0_3), CLAIM_SQL(SJ_EXECUTOR_JOB)
 };
 
 /*
- * More group-commit jobs due at $3 to run with the first one ($1), at most $2.
+ * More group-commit jobs due at $3 (from the floor $4) to run with the first
+ * one ($1), at most $2.
  */
 #define CLAIM_GROUP_SQL(executor_job) \
 "SELECT * FROM scheduled_jobs.jobs " \
 "WHERE " executor_job " AND group_commit " \
 "  AND run_at OPERATOR(pg_catalog.<=) $3 " \
+"  AND run_at OPERATOR(pg_catalog.>=) $4 " \
 "  AND id OPERATOR(pg_catalog.<>) $1 " \
 "ORDER BY run_at LIMIT $2 FOR UPDATE SKIP LOCKED"
 static const char *const claim_group_sql[2] = {
@@ -191,7 +195,7 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 	values[1] = TimestampTzGetDatum(sj_xact_now());
 	if (reread_plan == NULL)
 		reread_plan = sj_prepare(reread_sql, 2, argtypes);
-	if (SPI_execute_plan(reread_plan, values, NULL, false, 0) != SPI_OK_SELECT)
+	if (sj_execute_plan(reread_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the claimed jobs again");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -216,8 +220,8 @@ reread_jobs(List *jobs, MemoryContext job_ctx)
 static void
 claim_jobs(MemoryContext job_ctx)
 {
-	Oid			argtypes[3] = {INT8OID, INT4OID, TIMESTAMPTZOID};
-	Datum		values[3];
+	Oid			argtypes[4] = {INT8OID, INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[4];
 	SjJob	   *first;
 	MemoryContext old;
 	int			v;
@@ -226,10 +230,11 @@ claim_jobs(MemoryContext job_ctx)
 	if (SjShmem->dbs[my_dbslot].paused)
 		return;
 	values[2] = TimestampTzGetDatum(sj_xact_now());
+	values[3] = TimestampTzGetDatum(sj_floor(my_dbslot, SJ_FLOOR_CALL));
 	v = sj_has_schedules() ? 1 : 0;
 	if (claim_plans[v] == NULL)
-		claim_plans[v] = sj_prepare(claim_sql[v], 1, &argtypes[2]);
-	if (SPI_execute_plan(claim_plans[v], &values[2], NULL, false, 1) !=
+		claim_plans[v] = sj_prepare(claim_sql[v], 2, &argtypes[2]);
+	if (sj_execute_plan(claim_plans[v], &values[2], NULL, false, 1) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "could not claim a procedure job");
 	if (SPI_processed == 0)
@@ -244,8 +249,8 @@ claim_jobs(MemoryContext job_ctx)
 		values[0] = Int64GetDatum(first->id);
 		values[1] = Int32GetDatum(sj_group_commit_size - 1);
 		if (claim_group_plans[v] == NULL)
-			claim_group_plans[v] = sj_prepare(claim_group_sql[v], 3, argtypes);
-		if (SPI_execute_plan(claim_group_plans[v], values, NULL, false, 0) !=
+			claim_group_plans[v] = sj_prepare(claim_group_sql[v], 4, argtypes);
+		if (sj_execute_plan(claim_group_plans[v], values, NULL, false, 0) !=
 			SPI_OK_SELECT)
 			elog(ERROR, "could not claim group-commit jobs");
 		for (uint64 i = 0; i < SPI_processed; i++)

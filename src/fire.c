@@ -33,6 +33,7 @@
 #include "guc.h"
 #include "job.h"
 #include "occurrence.h"
+#include "shmem.h"
 #include "stats.h"
 #include "worker.h"
 
@@ -46,8 +47,10 @@ static SPIPlanPtr first_due_plan = NULL;
 static SPIPlanPtr set_aside_plan = NULL;
 
 /*
- * Fire up to $1 NOTIFY jobs due at $2 (sj_xact_now()).  The due ids as an array,
- * not a join: a plan made while the table was empty must not turn into a join
+ * Fire up to $1 NOTIFY jobs due at $2 (sj_xact_now()), from $3 on, the floor
+ * (shmem.c): below it are the entries of fired jobs that a snapshot still
+ * held keeps, which the scan would walk.  The due ids as an array, not a
+ * join: a plan made while the table was empty must not turn into a join
  * that reads every pending job once the table holds millions.
  */
 static const char *const fire_sql =
@@ -56,6 +59,7 @@ static const char *const fire_sql =
 "  WHERE id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "    SELECT id FROM scheduled_jobs.jobs "
 "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"      AND run_at OPERATOR(pg_catalog.>=) $3 "
 "    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED)) "
 "  RETURNING " SJ_JOB_COLUMNS ") "
 "INSERT INTO scheduled_jobs.job_history (" SJ_JOB_COLUMNS ", state, fired_at, finished_at) "
@@ -84,6 +88,7 @@ static const char *const fire_ack_sql =
 "  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "    SELECT id FROM scheduled_jobs.jobs "
 "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"      AND run_at OPERATOR(pg_catalog.>=) $3 "
 "    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
 "plain AS ("
 "  DELETE FROM scheduled_jobs.jobs j USING due d "
@@ -127,8 +132,8 @@ static const char *const fire_ack_sql =
 /*
  * The same with firing deadlines and recurring schedules (0.4.0), and the
  * fired_at to record as $3 (the instant the transaction commits at, which
- * can start a moment before the jobs are due: scheduler.c): due jobs
- * past their expires_at that were never delivered move to job_history as
+ * can start a moment before the jobs are due: scheduler.c), from the floor
+ * $4 on (shmem.c): due jobs past their expires_at that were never delivered move to job_history as
  * expired, unfired (kind 3); every row also gives the job's schedule_id and
  * occurrence_at, for its schedule to go on (occurrence.c), and the name of
  * the schedule for the envelope.  due carries attempts, so that dead and
@@ -146,6 +151,7 @@ static const char *const fire_sql_0_4 =
 "  WHERE j.id OPERATOR(pg_catalog.=) ANY (ARRAY("
 "    SELECT id FROM scheduled_jobs.jobs "
 "    WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $2 "
+"      AND run_at OPERATOR(pg_catalog.>=) $4 "
 "    ORDER BY run_at LIMIT $1 FOR UPDATE SKIP LOCKED))), "
 "gone AS ("
 "  DELETE FROM scheduled_jobs.jobs j USING due d "
@@ -201,10 +207,11 @@ static const char *const fire_sql_0_4 =
 "  FROM gone) f "
 "ORDER BY 5, 2";
 
-/* the first due NOTIFY job, which a batch of one could not fire */
+/* the first due NOTIFY job, which a batch of one (from floor $2) could not fire */
 static const char *const first_due_sql =
 "SELECT * FROM scheduled_jobs.jobs "
 "WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) $1 "
+"  AND run_at OPERATOR(pg_catalog.>=) $2 "
 "ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED";
 
 /* $1 id, $2 last_error, $3 last_error_data: kept, never to fire by itself */
@@ -287,14 +294,15 @@ count_row(HeapTuple tup, TupleDesc desc, int kind, const char *channel,
 
 /*
  * Fire up to limit NOTIFY jobs due at due (job time; before 0.4.0, the
- * transaction's start).  Returns how many.  With SPI.
+ * transaction's start), from floor on.  Returns how many.  With SPI.
  */
 static int
-fire_batch(int limit, TimestampTz due)
+fire_batch(int limit, TimestampTz due, TimestampTz floor)
 {
-	Oid			argtypes[3] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[3] = {Int32GetDatum(limit), TimestampTzGetDatum(due),
-	TimestampTzGetDatum(sj_real_time(due))};
+	Oid			argtypes[4] = {INT4OID, TIMESTAMPTZOID, TIMESTAMPTZOID,
+	TIMESTAMPTZOID};
+	Datum		values[4];
+	TimestampTz redelivery = DT_NOEND;
 	StringInfoData env;
 	SPITupleTable *tt;
 	uint64		nrows;
@@ -308,26 +316,29 @@ fire_batch(int limit, TimestampTz due)
 	now = GetCurrentTimestamp();
 	sched = sj_has_schedules();
 	ack = sched || sj_has_acknowledged_channels();
-	if (!sched)
-		values[1] = TimestampTzGetDatum(sj_xact_now());
+	/* $1 limit, $2 due, then 0.4.0: $3 fired_at, $4 floor; before: $3 floor */
+	values[0] = Int32GetDatum(limit);
+	values[1] = TimestampTzGetDatum(sched ? due : sj_xact_now());
+	values[2] = TimestampTzGetDatum(sched ? sj_real_time(due) : floor);
+	values[3] = TimestampTzGetDatum(floor);
 	if (sched)
 	{
 		if (fire_plan_0_4 == NULL)
-			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 3, argtypes);
+			fire_plan_0_4 = sj_prepare(fire_sql_0_4, 4, argtypes);
 		if (SPI_execute_plan(fire_plan_0_4, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not fire NOTIFY jobs");
 	}
 	else if (ack)
 	{
 		if (fire_ack_plan == NULL)
-			fire_ack_plan = sj_prepare(fire_ack_sql, 2, argtypes);
+			fire_ack_plan = sj_prepare(fire_ack_sql, 3, argtypes);
 		if (SPI_execute_plan(fire_ack_plan, values, NULL, false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not fire NOTIFY jobs");
 	}
 	else
 	{
 		if (fire_plan == NULL)
-			fire_plan = sj_prepare(fire_sql, 2, argtypes);
+			fire_plan = sj_prepare(fire_sql, 3, argtypes);
 		if (SPI_execute_plan(fire_plan, values, NULL, false, 0) !=
 			SPI_OK_INSERT_RETURNING)
 			elog(ERROR, "could not fire NOTIFY jobs");
@@ -381,6 +392,7 @@ fire_batch(int limit, TimestampTz due)
 		{
 			delivery = DatumGetInt32(SPI_getbinval(tup, desc, 7, &isnull));
 			deadline = DatumGetTimestampTz(SPI_getbinval(tup, desc, 8, &isnull));
+			redelivery = Min(redelivery, deadline);
 		}
 		/* an occurrence of a schedule that still exists: its name */
 		schedule = sched ? SPI_getvalue(tup, desc, 11) : NULL;
@@ -396,6 +408,9 @@ fire_batch(int limit, TimestampTz due)
 		Async_Notify(channel, env.data);
 	}
 	pfree(env.data);
+	/* in flight: delivered again at the deadline, which is its run_at now */
+	if (!TIMESTAMP_IS_NOEND(redelivery))
+		sj_lower_floors_at_commit(redelivery);
 	return (int) nrows;
 }
 
@@ -404,8 +419,8 @@ fire_batch(int limit, TimestampTz due)
  * with *edata set (in mcxt) if it failed and was rolled back.
  */
 static int
-try_fire_batch(int limit, TimestampTz due, ErrorData **edata,
-			   MemoryContext mcxt)
+try_fire_batch(int limit, TimestampTz due, TimestampTz floor,
+			   ErrorData **edata, MemoryContext mcxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	volatile int n = -1;
@@ -413,7 +428,7 @@ try_fire_batch(int limit, TimestampTz due, ErrorData **edata,
 	BeginInternalSubTransaction(NULL);
 	PG_TRY();
 	{
-		n = fire_batch(limit, due);
+		n = fire_batch(limit, due, floor);
 		ReleaseCurrentSubTransaction();
 	}
 	PG_CATCH();
@@ -436,17 +451,18 @@ try_fire_batch(int limit, TimestampTz due, ErrorData **edata,
  * cannot be recorded, keep it in jobs with run_at infinity and the error.
  */
 static void
-set_aside_first_due(ErrorData *edata, TimestampTz due, MemoryContext mcxt)
+set_aside_first_due(ErrorData *edata, TimestampTz due, TimestampTz floor,
+					MemoryContext mcxt)
 {
 	ResourceOwner owner = CurrentResourceOwner;
 	SjJob	   *job;
 	ErrorData  *volatile why = edata;
 
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		values[1] = {TimestampTzGetDatum(due)};
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	Datum		values[2] = {TimestampTzGetDatum(due), TimestampTzGetDatum(floor)};
 
 	if (first_due_plan == NULL)
-		first_due_plan = sj_prepare(first_due_sql, 1, argtypes);
+		first_due_plan = sj_prepare(first_due_sql, 2, argtypes);
 	if (SPI_execute_plan(first_due_plan, values, NULL, false, 1) !=
 		SPI_OK_SELECT)
 		elog(ERROR, "could not read the first due NOTIFY job");
@@ -523,13 +539,13 @@ may_be_the_jobs(ErrorData *edata)
 
 /*
  * sj_fire_notify_jobs
- *		Fire a batch of NOTIFY jobs due at due (job time), halving a batch
- *		that fails down to one job, which is set aside.  Returns how many
- *		fired.  Inside the scheduler's transaction, with SPI; the caller
- *		commits no earlier than due.
+ *		Fire a batch of NOTIFY jobs due at due (job time) from floor on (the
+ *		NOTIFY floor: shmem.c), halving a batch that fails down to one job,
+ *		which is set aside.  Returns how many fired.  Inside the scheduler's
+ *		transaction, with SPI; the caller commits no earlier than due.
  */
 int
-sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due)
+sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due, TimestampTz floor)
 {
 	int			limit = sj_batch_size;
 	int			fired;
@@ -542,14 +558,14 @@ sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due)
 	if (!careful)
 	{
 		careful = true;
-		fired = fire_batch(limit, due);
+		fired = fire_batch(limit, due, floor);
 		careful = false;
 		return fired;
 	}
 	for (;;)
 	{
 		ErrorData  *edata = NULL;
-		int			n = try_fire_batch(limit, due, &edata, mcxt);
+		int			n = try_fire_batch(limit, due, floor, &edata, mcxt);
 
 		if (n >= 0)
 		{
@@ -560,7 +576,7 @@ sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due)
 			ReThrowError(edata);
 		if (limit == 1)
 		{
-			set_aside_first_due(edata, due, mcxt);
+			set_aside_first_due(edata, due, floor, mcxt);
 			careful = false;
 			return 0;
 		}

@@ -7,7 +7,9 @@
 
 #include "datatype/timestamp.h"
 #include "utils/palloc.h"
+#include "utils/timestamp.h"
 
-extern int	sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due);
+extern int	sj_fire_notify_jobs(MemoryContext mcxt, TimestampTz due,
+								TimestampTz floor);
 
 #endif							/* SJ_FIRE_H */

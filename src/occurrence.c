@@ -608,7 +608,7 @@ sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 				if (r->overlap == 'c')
 				{
 					/* counted when it came due; a pending one may now run */
-					sj_wake_scheduler_at_commit(DT_NOBEGIN);
+					sj_wake_scheduler_any_at_commit();
 				}
 				else
 				{

@@ -8,7 +8,7 @@
  *	 fire	 fire a batch of due NOTIFY jobs (fire_notify_jobs);
  *	 plan	 count the attempts of executors that died, hand due procedure
  *			 jobs to the executors (dispatch.c) and find the earliest run_at
- *			 still pending.
+ *			 still pending, which raises the claims' floors (shmem.c).
  * The plan step has a transaction of its own when the fire step sent
  * NOTIFYs (they go out at its commit, before the look ahead) or failed;
  * else it runs in the fire step's transaction.
@@ -21,6 +21,7 @@
 #include "postgres.h"
 
 #include "access/xact.h"
+#include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
@@ -82,11 +83,16 @@ static int	compact_retry_ms = 0;
 static int	prune_retry_ms = 0;
 static int	stats_retry_ms = 0;
 
+/* when the plan step last looked for jobs from -infinity, not the floors */
+static TimestampTz last_full_scan = 0;
+
 static SPIPlanPtr earliest_plan = NULL;
 static SPIPlanPtr paused_plan = NULL;
 
+/* from $1, the floor: the entries below are those of fired jobs */
 static const char *const earliest_sql =
 "SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL "
+"  AND run_at OPERATOR(pg_catalog.>=) $1 "
 "ORDER BY run_at LIMIT 1";
 
 /*
@@ -223,22 +229,28 @@ read_settings(void)
 }
 
 /*
- * Earliest run_at among pending NOTIFY jobs, or DT_NOEND.  With SPI.
+ * Earliest run_at among pending NOTIFY jobs from `from` on, or DT_NOEND; the
+ * NOTIFY floor rises to it.  With SPI, in a transaction whose snapshot was
+ * taken after sj_floor_scan_start(), from read after it (shmem.c).
  */
 static TimestampTz
-earliest_notify_job(void)
+earliest_notify_job(TimestampTz from)
 {
+	Oid			argtypes[1] = {TIMESTAMPTZOID};
+	Datum		values[1] = {TimestampTzGetDatum(from)};
+	TimestampTz earliest = DT_NOEND;
 	bool		isnull;
 
 	if (earliest_plan == NULL)
-		earliest_plan = sj_prepare(earliest_sql, 0, NULL);
-	if (SPI_execute_plan(earliest_plan, NULL, NULL, true, 1) != SPI_OK_SELECT)
+		earliest_plan = sj_prepare(earliest_sql, 1, argtypes);
+	if (SPI_execute_plan(earliest_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the earliest job");
-	if (SPI_processed == 0)
-		return DT_NOEND;
-	return DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
-											 SPI_tuptable->tupdesc, 1,
-											 &isnull));
+	if (SPI_processed > 0)
+		earliest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
+													 SPI_tuptable->tupdesc, 1,
+													 &isnull));
+	sj_floor_raise(my_dbslot, SJ_FLOOR_NOTIFY, earliest);
+	return earliest;
 }
 
 /*
@@ -262,25 +274,37 @@ fire_at(void)
 		!sj_has_schedules())
 		return now;
 	/* the earliest now, not as the last plan saw it */
-	first = earliest_notify_job();
+	first = earliest_notify_job(sj_floor(my_dbslot, SJ_FLOOR_NOTIFY));
 	return first > now && first - now <= SJ_FIRE_AHEAD_US ? first : now;
 }
 
 /*
  * What the plan step does: returns the time of the next pass, ahead of the
- * earliest NOTIFY job (fire_at).  Inside a transaction, with SPI.
+ * earliest NOTIFY job (fire_at).  Inside a transaction, with SPI, begun
+ * after sj_floor_scan_start().
+ *
+ * The scans start at the floors; at least every max_sleep, from -infinity,
+ * for jobs that plain SQL wrote without lowering them.
  */
 static TimestampTz
 plan(void)
 {
 	TimestampTz next;
 	TimestampTz procedures;
+	TimestampTz notify_from = sj_floor(my_dbslot, SJ_FLOOR_NOTIFY);
+	TimestampTz call_from = sj_floor(my_dbslot, SJ_FLOOR_CALL);
 
 	if (SjShmem->dbs[my_dbslot].paused)
 		return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
-	next_notify = earliest_notify_job();
+	if (TimestampDifferenceExceeds(last_full_scan, GetCurrentTimestamp(),
+								   sj_max_sleep))
+	{
+		last_full_scan = GetCurrentTimestamp();
+		notify_from = call_from = DT_NOBEGIN;
+	}
+	next_notify = earliest_notify_job(notify_from);
 	/* (Min evaluates its arguments twice: each scan once) */
-	procedures = sj_dispatch_procedure_jobs(my_dbslot);
+	procedures = sj_dispatch_procedure_jobs(my_dbslot, call_from);
 	next = next_notify == DT_NOEND ? DT_NOEND : next_notify - SJ_FIRE_AHEAD_US;
 	next = Min(next, procedures);
 	/* a repair that found a rule held by another transaction: again soon */
@@ -313,6 +337,8 @@ fire_step(MemoryContext mcxt)
 		settings_stale = true;
 		pg_memory_barrier();
 	}
+	/* this step may plan, which raises the floors (shmem.c) */
+	sj_floor_scan_start(my_dbslot);
 	begin_step();
 	check_extension();
 	if (settings_stale)
@@ -337,7 +363,8 @@ fire_step(MemoryContext mcxt)
 		TimestampTz due = fire_at();
 
 		pgstat_report_activity(STATE_RUNNING, "firing due jobs");
-		fired = sj_fire_notify_jobs(mcxt, due);
+		fired = sj_fire_notify_jobs(mcxt, due,
+									sj_floor(my_dbslot, SJ_FLOOR_NOTIFY));
 		/* fired ahead: the NOTIFYs go out at commit, which waits for due */
 		if (fired > 0 && due > sj_xact_now())
 			sj_sleep_until(due);
@@ -374,6 +401,7 @@ plan_step(MemoryContext mcxt)
 {
 	TimestampTz next;
 
+	sj_floor_scan_start(my_dbslot);
 	begin_step();
 	next = plan();
 	end_step();
@@ -516,6 +544,8 @@ sj_scheduler_main(Datum main_arg)
 	SjShmem->dbs[my_dbslot].scheduler_pid = MyProcPid;
 	SjShmem->dbs[my_dbslot].scheduler_latch = MyLatch;
 	LWLockRelease(SjShmem->lock);
+	/* whatever the table went through since a scheduler last raised them */
+	sj_floor_reset(my_dbslot);
 	before_shmem_exit(scheduler_detach, (Datum) 0);
 
 	sj_worker_session_settings();

@@ -21,6 +21,7 @@
 #include "port/atomics.h"
 #include "storage/latch.h"
 #include "storage/lwlock.h"
+#include "storage/spin.h"
 #include "utils/timestamp.h"
 
 /* next_wakeup value meaning "wake me for any job": scanning, or nothing pending */
@@ -31,6 +32,18 @@
 
 /* Cancel requests of running jobs that a database can have at once. */
 #define SJ_MAX_CANCEL_REQUESTS 16
+
+/*
+ * The claims' lower bounds on run_at ("floors"), one per index the claims
+ * walk: NOTIFY jobs (jobs_notify_run_at, the scheduler's fire step) and the
+ * executors' jobs (jobs_call_run_at).
+ */
+typedef enum SjFloorKind
+{
+	SJ_FLOOR_NOTIFY = 0,
+	SJ_FLOOR_CALL,
+	SJ_NUM_FLOORS
+} SjFloorKind;
 
 /*
  * One executor of a database.
@@ -118,6 +131,17 @@ typedef struct SjDbSlot
 	 */
 	volatile bool repair;
 
+	/*
+	 * The floors (see shmem.c): every committed pending job of a kind has
+	 * run_at >= floor[kind], unless the backend that committed it has yet to
+	 * lower the floor in its commit callback.  floor_lowered[kind]: the least
+	 * run_at lowered to since the scheduler's last sj_floor_scan_start().
+	 * Under floor_lock (initialised once, at startup).
+	 */
+	slock_t		floor_lock;
+	TimestampTz floor[SJ_NUM_FLOORS];
+	TimestampTz floor_lowered[SJ_NUM_FLOORS];
+
 	/* for status(): the end of the scheduler's last pass (written by it) */
 	pg_atomic_uint64 last_pass;
 	/* and the last error of a worker of this database, under the lock */
@@ -150,11 +174,19 @@ extern bool sj_db_slot_available(Oid dboid);
 
 /* wake-ups, called in backends inside a transaction */
 extern void sj_wake_scheduler_at_commit(TimestampTz run_at);
+extern void sj_wake_scheduler_any_at_commit(void);
+extern void sj_lower_floors_at_commit(TimestampTz run_at);
 extern void sj_repair_schedules_at_commit(void);
 extern void sj_wake_database_at_commit(Oid dboid);
 extern void sj_kick_launcher_at_commit(Oid dboid);
 extern void sj_wake_database_now(Oid dboid, bool kick);
 extern void sj_hold_database(Oid dboid);
+
+/* the floors of the claims */
+extern TimestampTz sj_floor(int dbslot, SjFloorKind kind);
+extern void sj_floor_scan_start(int dbslot);
+extern void sj_floor_raise(int dbslot, SjFloorKind kind, TimestampTz least);
+extern void sj_floor_reset(int dbslot);
 
 /* cancelling running jobs */
 extern bool sj_request_cancel(int64 job_id);

@@ -14,6 +14,8 @@
  * may cascade to it) wakes the scheduler at commit so that it notices and
  * leaves.  COMMIT PREPARED does both for the database it runs in, since a
  * prepared transaction's own commit-time wake-ups are gone with its session.
+ * COPY into scheduled_jobs.jobs (pg_restore) lowers the claims' floors to
+ * -infinity at commit (shmem.c): no function wrote those rows.
  * ALTER DATABASE ... SET wakes that database's scheduler at commit to read
  * its settings again (scheduled_jobs.paused per database).
  *
@@ -377,6 +379,17 @@ sj_process_utility(PlannedStmt *pstmt, const char *queryString,
 		case T_DropStmt:
 			if (((DropStmt *) parsetree)->removeType == OBJECT_EXTENSION ||
 				((DropStmt *) parsetree)->removeType == OBJECT_SCHEMA)
+				sj_wake_scheduler_any_at_commit();
+			break;
+		case T_CopyStmt:
+
+			/*
+			 * COPY into the jobs (pg_restore): rows that no function wrote,
+			 * due at any time; the claims must read from -infinity.
+			 */
+			if (((CopyStmt *) parsetree)->is_from &&
+				((CopyStmt *) parsetree)->relation != NULL &&
+				names_jobs(((CopyStmt *) parsetree)->relation, false))
 				sj_wake_scheduler_at_commit(DT_NOBEGIN);
 			break;
 		default:

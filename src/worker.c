@@ -59,6 +59,35 @@ sj_prepare(const char *sql, int nargs, Oid *argtypes)
 }
 
 /*
+ * sj_execute_plan
+ *		SPI_execute_plan of one of the workers' own statements with the
+ *		planner settings of sj_worker_session_settings (no sequential or
+ *		bitmap scans), which the executors do not set for their session,
+ *		since the procedures they CALL must plan with the server's settings.
+ *		A kept plan is made again whenever it is invalidated, so the settings
+ *		are set for every execution: made while the table was empty, a plan
+ *		that deletes a job by id would otherwise read the whole heap at each
+ *		job, and the heap grows while a long-held snapshot keeps the rows of
+ *		the jobs done since (or while millions of jobs are pending, until an
+ *		autoanalyze).
+ */
+int
+sj_execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+				bool read_only, long count)
+{
+	int			nestlevel = NewGUCNestLevel();
+	int			ret;
+
+	(void) set_config_option("enable_seqscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("enable_bitmapscan", "off", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	ret = SPI_execute_plan(plan, values, nulls, read_only, count);
+	AtEOXact_GUC(true, nestlevel);
+	return ret;
+}
+
+/*
  * sj_recover_from_error
  *		Report the error being handled, abort the transaction and get back to
  *		a clean state in loop_ctx.  Called in PG_CATCH at the top of a loop.

@@ -11,6 +11,8 @@
 
 extern void sj_worker_session_settings(void);
 extern SPIPlanPtr sj_prepare(const char *sql, int nargs, Oid *argtypes);
+extern int	sj_execute_plan(SPIPlanPtr plan, Datum *values, const char *nulls,
+							bool read_only, long count);
 extern void sj_recover_from_error(MemoryContext loop_ctx);
 extern bool sj_postmaster_stopping(void);
 extern BackgroundWorkerHandle *sj_start_worker(const char *function,
