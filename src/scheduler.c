@@ -53,10 +53,24 @@
 
 /* Delay before looking again at due jobs that other transactions lock. */
 #define SJ_LOCKED_RETRY_MS	10
-/* pruning job_history: between batches when nothing is due for that long;
- * when a prune found nothing more, the next one that much later */
+/*
+ * pruning job_history: between passes when nothing is due for that long;
+ * when a prune found nothing more, the next one that much later
+ */
 #define SJ_PRUNE_QUIET_MS	20
 #define SJ_PRUNE_INTERVAL_MS 60000
+
+/*
+ * While jobs keep coming (never SJ_PRUNE_QUIET_MS with nothing due, as at a
+ * steady load of a few hundred jobs/s and more), a prune batch also runs
+ * between passes that leave jobs due, once the passes since the last batch
+ * took this many times as long as that batch: pruning then takes at most a
+ * third of the scheduler's time, enough to delete what firing inserts (a
+ * row costs the prune a third of what it costs the firing), and a due job
+ * still waits for one batch at most.  Without it, history was not pruned at
+ * all until the load stopped (bench/churn.sh, test/pgtap/retention.sql).
+ */
+#define SJ_PRUNE_BUSY_FACTOR 2
 
 static int	my_dbslot = -1;
 
@@ -69,9 +83,13 @@ static bool started = false;
 /* the fire step did the plan step's work too */
 static bool planned = false;
 
-/* when to prune job_history next (retention.c), and the retry delay */
+/*
+ * when to prune job_history next (retention.c), the retry delay, and the
+ * earliest a batch may run while jobs are due
+ */
 static TimestampTz next_prune = 0;
 static int	prune_retry_ms = 0;
+static TimestampTz busy_prune = 0;
 
 static SPIPlanPtr earliest_plan = NULL;
 static SPIPlanPtr paused_plan = NULL;
@@ -320,8 +338,8 @@ plan_step(MemoryContext mcxt)
 }
 
 /*
- * The prune step (retention.c), between passes when nothing is due: the time
- * of the next one, now if a batch was full.
+ * The prune step (retention.c), between passes: the time of the next one,
+ * now if a batch was full.
  */
 static TimestampTz
 prune_step(MemoryContext mcxt)
@@ -451,11 +469,18 @@ sj_scheduler_main(Datum main_arg)
 		MemoryContextReset(loop_ctx);
 		pg_atomic_write_u64(&slot->last_pass, (uint64) GetCurrentTimestamp());
 
-		/* quiet, and time to prune: one batch, then look for due jobs again */
-		if (next > TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_QUIET_MS) &&
-			sj_now() >= next_prune && !slot->paused)
+		/*
+		 * Time to prune, and quiet or busy long enough since the last batch
+		 * (SJ_PRUNE_BUSY_FACTOR): one batch, then look for due jobs again.
+		 */
+		if (sj_now() >= next_prune && !slot->paused &&
+			(next > TimestampTzPlusMilliseconds(sj_now(), SJ_PRUNE_QUIET_MS) ||
+			 sj_now() >= busy_prune))
 		{
+			TimestampTz start = sj_now();
+
 			next_prune = run_step(prune_step, loop_ctx, &prune_retry_ms);
+			busy_prune = sj_now() + SJ_PRUNE_BUSY_FACTOR * (sj_now() - start);
 			MemoryContextReset(loop_ctx);
 			continue;
 		}

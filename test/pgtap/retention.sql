@@ -6,7 +6,7 @@
 SET client_min_messages = warning;
 \set QUIET 1
 
-SELECT plan(6);
+SELECT plan(8);
 
 CREATE FUNCTION pg_temp.old_job(id bigint, state text, age interval) RETURNS void LANGUAGE sql AS $$
 	INSERT INTO scheduled_jobs.job_history (id, run_at, channel, payload, max_attempts, owner,
@@ -47,6 +47,24 @@ SELECT ok(pg_temp.sj_wait($$NOT EXISTS (SELECT FROM scheduled_jobs.job_history W
 SELECT ok(pg_temp.sj_wait($$pg_temp.sj_fired('tap_ret_live')$$, 5), 'a job due meanwhile fired');
 SELECT is((SELECT array_agg(id ORDER BY id DESC) FROM scheduled_jobs.job_history WHERE channel = 'tap_ret' AND id < 0),
 	'{-9002,-9004,-9005}'::bigint[], 'and nothing younger went');
+
+-- under a steady stream of due jobs (one every 2 ms for 4 s: never 20 ms
+-- with nothing due), expired history is still pruned while the stream fires
+-- (bench/churn.sh: at 2,000 jobs/s nothing was pruned until the load ended)
+ALTER SYSTEM SET scheduled_jobs.history_retention = 0;
+SELECT pg_reload_conf() AS r \gset
+SELECT count(pg_temp.old_job(-200000 - g, 'notified', '10 days')) AS n FROM generate_series(1, 2000) g \gset
+SELECT count(scheduled_jobs.schedule_job(clock_timestamp() + g * interval '2 ms', channel => 'tap_ret_stream'))
+	AS n FROM generate_series(1, 2000) g \gset
+SELECT pg_temp.sj_wait($$EXISTS (SELECT FROM scheduled_jobs.job_history WHERE channel = 'tap_ret_stream')$$, 5) AS r \gset
+ALTER SYSTEM SET scheduled_jobs.history_retention = '7d';
+SELECT pg_reload_conf() AS r \gset
+SELECT ok(pg_temp.sj_wait($$NOT EXISTS (SELECT FROM scheduled_jobs.job_history WHERE id BETWEEN -202000 AND -200001)$$, 15),
+	'2,000 old jobs pruned under a steady stream of due jobs');
+SELECT ok(EXISTS (SELECT FROM scheduled_jobs.jobs WHERE channel = 'tap_ret_stream'),
+	'while the stream was still firing');
+SELECT pg_temp.sj_wait($$NOT EXISTS (SELECT FROM scheduled_jobs.jobs WHERE channel = 'tap_ret_stream')$$, 15) AS r \gset
+DELETE FROM scheduled_jobs.job_history WHERE channel = 'tap_ret_stream';
 
 ALTER SYSTEM RESET scheduled_jobs.history_retention;
 ALTER SYSTEM RESET scheduled_jobs.failed_retention;
