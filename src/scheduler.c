@@ -407,7 +407,6 @@ scheduler_pass(MemoryContext loop_ctx)
 	 */
 	if (fire_retry_ms > 0)
 		next = Max(next, TimestampTzPlusMilliseconds(sj_now(), fire_retry_ms));
-	pgstat_report_stat(false);
 	pgstat_report_activity(STATE_IDLE, NULL);
 	return next;
 }
@@ -468,6 +467,14 @@ sj_scheduler_main(Datum main_arg)
 		MemoryContextSwitchTo(loop_ctx);
 		MemoryContextReset(loop_ctx);
 		pg_atomic_write_u64(&slot->last_pass, (uint64) GetCurrentTimestamp());
+
+		/*
+		 * The table statistics of this pass, at most once a second: after
+		 * every pass, also those of a backlog's full batches, else autovacuum
+		 * would not see the rows that firing and pruning delete until the
+		 * backlog is gone.
+		 */
+		pgstat_report_stat(false);
 
 		/*
 		 * Time to prune, and quiet or busy long enough since the last batch
