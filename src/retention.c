@@ -67,15 +67,16 @@ prune_kind(int keep_s, bool failed)
 
 /*
  * sj_prune_history
- *		Delete one batch of each kind of expired history.  Returns true if
- *		a batch was full (there may be more).  Inside a transaction, with
- *		SPI.
+ *		Delete one batch of each kind of expired history; *deleted is how
+ *		many rows went.  Returns true if a batch was full (there may be
+ *		more).  Inside a transaction, with SPI.
  */
 bool
-sj_prune_history(void)
+sj_prune_history(int *deleted)
 {
 	int			a = prune_kind(sj_history_retention, false);
 	int			b = prune_kind(sj_failed_retention, true);
 
+	*deleted = a + b;
 	return a >= SJ_PRUNE_BATCH || b >= SJ_PRUNE_BATCH;
 }

@@ -6,7 +6,7 @@
 SET client_min_messages = warning;
 \set QUIET 1
 
-SELECT plan(9);
+SELECT plan(10);
 
 CREATE FUNCTION pg_temp.old_job(id bigint, state text, age interval) RETURNS void LANGUAGE sql AS $$
 	INSERT INTO scheduled_jobs.job_history (id, run_at, channel, payload, max_attempts, owner,
@@ -65,6 +65,26 @@ SELECT ok(EXISTS (SELECT FROM scheduled_jobs.jobs WHERE channel = 'tap_ret_strea
 	'while the stream was still firing');
 SELECT pg_temp.sj_wait($$NOT EXISTS (SELECT FROM scheduled_jobs.jobs WHERE channel = 'tap_ret_stream')$$, 15) AS r \gset
 DELETE FROM scheduled_jobs.job_history WHERE channel = 'tap_ret_stream';
+
+-- under a steady stream, rows that expire after a prune go within about a
+-- second (a prune that deleted rows looks again a second later), not at
+-- the next minute: with retention 1 s, none of the stream's is 3 s old
+ALTER SYSTEM SET scheduled_jobs.history_retention = 0;
+SELECT pg_reload_conf() AS r \gset
+SELECT pg_temp.old_job(-300001, 'notified', '10 days');
+SELECT count(scheduled_jobs.schedule_job(clock_timestamp() + g * interval '2 ms', channel => 'tap_ret_follow'))
+	AS n FROM generate_series(1, 4000) g \gset
+ALTER SYSTEM SET scheduled_jobs.history_retention = '1s';
+SELECT pg_reload_conf() AS r \gset
+SELECT pg_sleep(5) AS r \gset
+SELECT ok((SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = 'tap_ret_follow' AND finished_at < now() - interval '3 s') = 0
+	AND EXISTS (SELECT FROM scheduled_jobs.job_history WHERE channel = 'tap_ret_follow')
+	AND EXISTS (SELECT FROM scheduled_jobs.jobs WHERE channel = 'tap_ret_follow'),
+	'under a steady stream, expired rows go within seconds');
+ALTER SYSTEM SET scheduled_jobs.history_retention = '7d';
+SELECT pg_reload_conf() AS r \gset
+SELECT count(scheduled_jobs.cancel_job(id)) AS n FROM scheduled_jobs.jobs WHERE channel = 'tap_ret_follow' \gset
+DELETE FROM scheduled_jobs.job_history WHERE channel = 'tap_ret_follow';
 
 -- during a long backlog (every pass a full batch: batch_size 1 here) the
 -- scheduler still reports its table statistics, without which autovacuum
