@@ -57,14 +57,24 @@ bench_build_install() {
 # preloaded, room for the workers.  BENCH_EXTRA_CONF (not exported: set by
 # a script for its own cluster only) holds more postgresql.conf lines, one a
 # line, written last so that they win (bench/peers.sh: pg_cron).
+# A port that sj_free_port found free can be taken before the server binds
+# it: ports of the ephemeral range (32768-60999 on Linux) are also the local
+# ends of other programs' connections.  Then it tries the next port, 5 times.
 bench_cluster_start() {
 	export SJ_PORT=${SJ_PORT:-55600}
-	local extra=()
+	local extra=() try
 	[ -n "${BENCH_EXTRA_CONF:-}" ] && mapfile -t extra <<<"$BENCH_EXTRA_CONF"
-	sj_cluster_start "$BENCH_TMP" \
-		"fsync = on" "synchronous_commit = on" "max_connections = 60" \
-		"shared_buffers = 256MB" "max_wal_size = 4GB" \
-		"scheduled_jobs.max_executors = 4" "${extra[@]}" || die "could not start the cluster (see $BENCH_TMP/server.log)"
+	for try in 1 2 3 4 5; do
+		sj_cluster_start "$BENCH_TMP" \
+			"fsync = on" "synchronous_commit = on" "max_connections = 60" \
+			"shared_buffers = 256MB" "max_wal_size = 4GB" \
+			"scheduled_jobs.max_executors = 4" "${extra[@]}" && break
+		grep -q 'could not bind' "$BENCH_TMP/server.log" && [ $try -lt 5 ] ||
+			die "could not start the cluster (see $BENCH_TMP/server.log)"
+		log "port $PGPORT was taken while the server started; trying $((PGPORT + 1))"
+		rm -rf "$BENCH_TMP/data" "$BENCH_TMP/server.log"
+		SJ_PORT=$((PGPORT + 1))
+	done
 	log "cluster on 127.0.0.1:$PGPORT in $BENCH_TMP"
 }
 
@@ -128,7 +138,8 @@ bench_finish() {
 #     KIND lag: samples are lags in ms (drawn as CDFs); KIND tput: samples are
 #     the seconds from the start at which each job was done (drawn as jobs/s
 #     per 100 ms), START saying what the start is (default: the unpausing
-#     reload, the limit's CALL or pgbench start).
+#     reload, the limit's CALL or pgbench start).  KIND xy: samples are "x y"
+#     lines (drawn as lines), START is "XLABEL|YLABEL" (bench/churn.sh).
 #   raw_series PLOT ROLE NAME LABEL: series NAME in PLOT; ROLE is sj (the
 #     extension, drawn solid) or limit (dashed).
 # PLOT names with a LABEL (workload 5) get its slug as a prefix: raw_slug.

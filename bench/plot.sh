@@ -17,6 +17,9 @@
 #     100 ms, as --quick backlogs are: the ylabel says which); below, the jobs
 #     done so far (the slope is the rate, readable at any bucket size); the
 #     legend gives n, the time of the last one and the mean rate.
+#   xy plots: each series a line through its "x y" samples, one a line;
+#     the plot's START field holds "XLABEL|YLABEL"; the legend gives the
+#     last and the largest y.
 set -e
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 RAW=${1:?usage: bench/plot.sh RAW_DIR [OUT_DIR]}
@@ -120,7 +123,11 @@ plot_one() {
 			echo "plot.sh: $plot: no samples in $name.dat" >&2
 			continue
 		fi
-		if [ "$kind" = lag ]; then
+		if [ "$kind" = xy ]; then
+			cp "$RAW/$name.dat" "$file"
+			label="$label ($(awk 'NF { last = $2; if (n++ == 0 || $2 > max) max = $2 }
+				END { printf "last %.4g, max %.4g", last, max }' "$file"))"
+		elif [ "$kind" = lag ]; then
 			set -- $(lag_series "$RAW/$name.dat" "$file")
 			label="$label (n=$1; min $2, p50 $3, p99 $4, max $5 ms)"
 		else
@@ -137,7 +144,11 @@ plot_one() {
 			style="lc rgb '${LIMIT_COLORS[$((nlim % ${#LIMIT_COLORS[@]}))]}' lw 1.8 dt $((2 + nlim % 3))"
 			nlim=$((nlim + 1))
 		fi
-		plots+=("'$file' using 1:2 with steps $style title $(gp_str "$label")")
+		if [ "$kind" = xy ]; then
+			plots+=("'$file' using 1:2 with lines $style title $(gp_str "$label")")
+		else
+			plots+=("'$file' using 1:2 with steps $style title $(gp_str "$label")")
+		fi
 		cums+=("'$file.cum' using 1:2 with lines $style title $(gp_str "$label")")
 	done <"$RAW/plots.tsv"
 	[ ${#plots[@]} -gt 0 ] || return 0
@@ -145,7 +156,7 @@ plot_one() {
 		local sub="run $RUN" titlecmd
 		[ -f "$ROOT/bench/results/$RUN.md" ] && sub="$sub, bench/results/$RUN.md"
 		titlecmd="title $(gp_str "$title") . \"\\n\" . $(gp_str "$sub")"
-		if [ "$kind" = lag ]; then
+		if [ "$kind" != tput ]; then
 			echo "set terminal pngcairo size 1100,650 font 'DejaVu Sans,10' noenhanced"
 			echo "set output '$png'"
 			echo "set $titlecmd"
@@ -156,7 +167,11 @@ plot_one() {
 		echo "set key below left Left reverse samplen 4 spacing 1.2"
 		echo "set grid xtics ytics mxtics lc rgb '#dddddd'"
 		echo "set border 3; set tics nomirror"
-		if [ "$kind" = lag ]; then
+		if [ "$kind" = xy ]; then
+			echo "set xlabel $(gp_str "${start%%|*}")"
+			echo "set ylabel $(gp_str "${start#*|}")"
+			echo "set yrange [0:*]"
+		elif [ "$kind" = lag ]; then
 			echo "set logscale x 10"
 			echo "set format x '%g'"
 			echo "set xlabel 'lag (ms, log scale; below $FLOOR ms drawn at $FLOOR)'"

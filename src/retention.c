@@ -5,12 +5,13 @@
  * Finished jobs older than scheduled_jobs.history_retention (failed jobs
  * and dead letters: scheduled_jobs.failed_retention; 0 keeps them forever)
  * are deleted by the scheduler, a small batch per transaction, found
- * oldest first through job_history_finished_at, and only between passes
- * when no job is due (scheduler.c): a batch holds no lock a firing needs
- * and takes a few milliseconds, so pruning never stands between a due job
- * and its firing for longer than one batch.  Each batch commits on its
- * own: a crash or restart in the middle of a prune loses nothing but the
- * batch in progress, which the next one deletes.
+ * oldest first through job_history_finished_at, and only between passes:
+ * when no job is due, or, while jobs keep coming, in at most a third of the
+ * scheduler's time (scheduler.c).  A batch holds no lock a firing needs and
+ * takes a few milliseconds, so pruning never stands between a due job and
+ * its firing for longer than one batch.  Each batch commits on its own: a
+ * crash or restart in the middle of a prune loses nothing but the batch in
+ * progress, which the next one deletes.
  */
 #include "postgres.h"
 
@@ -66,15 +67,16 @@ prune_kind(int keep_s, bool failed)
 
 /*
  * sj_prune_history
- *		Delete one batch of each kind of expired history.  Returns true if
- *		a batch was full (there may be more).  Inside a transaction, with
- *		SPI.
+ *		Delete one batch of each kind of expired history; *deleted is how
+ *		many rows went.  Returns true if a batch was full (there may be
+ *		more).  Inside a transaction, with SPI.
  */
 bool
-sj_prune_history(void)
+sj_prune_history(int *deleted)
 {
 	int			a = prune_kind(sj_history_retention, false);
 	int			b = prune_kind(sj_failed_retention, true);
 
+	*deleted = a + b;
 	return a >= SJ_PRUNE_BATCH || b >= SJ_PRUNE_BATCH;
 }

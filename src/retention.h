@@ -6,6 +6,6 @@
 #ifndef SJ_RETENTION_H
 #define SJ_RETENTION_H
 
-extern bool sj_prune_history(void);
+extern bool sj_prune_history(int *deleted);
 
 #endif							/* SJ_RETENTION_H */
