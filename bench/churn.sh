@@ -401,7 +401,7 @@ if [ "${BENCH_OWNER:-}" = $$ ]; then
 		echo "Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB, autovacuum defaults," \
 			"scheduled_jobs.max_executors 4, batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size')."
 		echo "The limit is the same run with retention 0 (off) where there is one; ratio = measured / limit." \
-			"See bench/README.md, workload 9."
+			"See bench/README.md, workload 11."
 		echo
 		bench_table "$BENCH_ROWS"
 		echo
