@@ -485,7 +485,7 @@ read_cancel_result(void *arg)
 	r->n = DatumGetInt64(SPI_getbinval(tup, desc, 1, &isnull));
 	if (desc->natts < 4)
 		return;
-	sj_stats_count_cancelled(tup, desc, 5);
+	sj_stats_count_cancelled(tup, desc, SJ_CANCEL_STATS_COLUMN);
 	d = SPI_getbinval(tup, desc, 2, &isnull);
 	if (isnull)
 		return;

@@ -97,6 +97,8 @@ enum
  * (sj_stats_count_cancelled).  (A count, not RETURNING, so that a row
  * limit on the statement can never cut the move short.)
  */
+/* the column of SJ_CANCEL_JOBS_SQL's row where the arrays for stats start */
+#define SJ_CANCEL_STATS_COLUMN 5
 #define SJ_CANCEL_JOBS_SQL_V(cols, cond, extra) \
 	"WITH c AS (DELETE FROM scheduled_jobs.jobs WHERE " cond \
 	"  RETURNING " cols "), " \

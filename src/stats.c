@@ -743,7 +743,7 @@ sj_stats_count(const char *channel, const char *procedure, const char *command,
 	ev->end = end;
 	/* run_at is job time, fired_at real time: the lag by one clock */
 	ev->lag = fired_at == 0 ? -1 :
-		Max(fired_at + (TimestampTz) sj_clock_offset * USECS_PER_SEC - run_at, 0);
+		Max(fired_at - sj_real_time(run_at), 0);
 	ev->run = (channel == NULL && fired_at != 0 && end != SJ_END_RETRIED) ?
 		Max(finished_at - fired_at, 0) : -1;
 	ev->error = error ? clip(error, SJ_STATS_ERROR_CHARS) : NULL;

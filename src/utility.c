@@ -160,7 +160,8 @@ static void
 count_cancelled(void *arg)
 {
 	if (SPI_processed > 0)
-		sj_stats_count_cancelled(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5);
+		sj_stats_count_cancelled(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+								 SJ_CANCEL_STATS_COLUMN);
 }
 
 /*
