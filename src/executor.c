@@ -553,7 +553,8 @@ sj_executor_main(Datum main_arg)
 	sj_inflight_attach(dboid, e);
 
 	SetConfigOption("synchronous_commit", "on", PGC_SUSET, PGC_S_OVERRIDE);
-	sj_stats_defer();
+	/* (not rolling back an attempt the exit interrupted: executor_exit) */
+	sj_stats_defer(false);
 
 	/*
 	 * The search_path jobs see.  The executor's own SQL is schema-qualified
@@ -585,11 +586,7 @@ sj_executor_main(Datum main_arg)
 		{
 			/* the counts of the jobs run, a second after the first of them */
 			if (sj_stats_flush_at() <= sj_now())
-			{
-				StartTransactionCommand();
 				sj_stats_flush();
-				CommitTransactionCommand();
-			}
 			worked = run_jobs(job_ctx);
 		}
 		PG_CATCH();

@@ -486,9 +486,7 @@ compact_step(MemoryContext mcxt)
 static TimestampTz
 stats_step(MemoryContext mcxt)
 {
-	begin_step();
 	sj_stats_flush();
-	end_step();
 	return DT_NOEND;
 }
 
@@ -584,7 +582,7 @@ sj_scheduler_main(Datum main_arg)
 	before_shmem_exit(scheduler_detach, (Datum) 0);
 
 	sj_worker_session_settings();
-	sj_stats_defer();
+	sj_stats_defer(true);
 	loop_ctx = AllocSetContextCreate(TopMemoryContext, "scheduled_jobs scheduler",
 									 ALLOCSET_DEFAULT_SIZES);
 	next_prune = 0;

@@ -809,22 +809,32 @@ sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col)
  * At the exit of a worker (before_shmem_exit): write the counts it keeps,
  * which a stop (SIGTERM: a fast shutdown, pg_terminate_backend(), DDL that
  * holds the database) would lose otherwise.  Registered after the
- * connection, so it runs before the connection is shut down.  Only if the
- * exit came between transactions, as it does to a waiting worker: one that
- * it interrupted is rolled back after this, and rolling it back here,
- * earlier, would let another executor claim a job whose interrupted
- * attempt the exit is yet to note (executor_exit).  The exit must not hang
- * on it: it holds interrupts (no lock_timeout, no cancel), so the counts
- * are dropped if job_stats is locked, and the commit is asynchronous (no
- * wait for a synchronous standby).  Not after the postmaster died.  An
- * error here is FATAL and ends the exit's callbacks as usual.
+ * connection, so it runs before the connection is shut down.  A stop that
+ * came inside a transaction rolls it back first, if the worker allows it
+ * (arg, abort: the scheduler, whose transactions leave its jobs pending if
+ * they roll back); an executor's counts are written only if the stop came
+ * between transactions, as it does to a waiting executor: rolling back an
+ * attempt it interrupted here, earlier, would let another executor claim
+ * the job before the exit notes the attempt (executor_exit).  A stop never
+ * interrupts a write of the counts itself (sj_stats_flush).  The exit must
+ * not hang on it: it holds interrupts (no lock_timeout, no cancel), so the
+ * counts are dropped if job_stats is locked, and the commit is
+ * asynchronous (no wait for a synchronous standby).  Not after the
+ * postmaster died.  An error here is FATAL and ends the exit's callbacks as
+ * usual.
  */
 static void
 stats_exit(int code, Datum arg)
 {
-	if (rows == NULL || IsTransactionOrTransactionBlock() ||
-		!PostmasterIsAlive())
+	if (rows == NULL || !PostmasterIsAlive())
 		return;
+	if (IsTransactionOrTransactionBlock())
+	{
+		if (!DatumGetBool(arg))
+			return;
+		/* (its counts go with it; those kept stay) */
+		AbortOutOfAnyTransaction();
+	}
 	SetConfigOption("synchronous_commit", "off", PGC_SUSET, PGC_S_OVERRIDE);
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -840,14 +850,15 @@ stats_exit(int code, Datum arg)
 /*
  * sj_stats_defer
  *		This backend is a worker: it keeps its counts, for sj_stats_flush,
- *		and writes them when it exits.  After the worker connected to its
- *		database.
+ *		and writes them when it exits, rolling back a transaction the exit
+ *		interrupted first if abort (stats_exit).  After the worker connected
+ *		to its database.
  */
 void
-sj_stats_defer(void)
+sj_stats_defer(bool abort)
 {
 	if (!deferred)
-		before_shmem_exit(stats_exit, (Datum) 0);
+		before_shmem_exit(stats_exit, BoolGetDatum(abort));
 	deferred = true;
 }
 
@@ -867,12 +878,14 @@ sj_stats_flush_at(void)
 
 /*
  * sj_stats_flush
- *		Write the counts a worker keeps, with asynchronous commit (a crash
- *		loses them either way).  Inside a transaction of its own that the
- *		caller then commits; if it fails, the counts are dropped.  If
- *		job_stats is locked, they are kept and written a second later, or
- *		dropped once they were kept for SJ_STATS_LOCKED_MS or grew to
- *		SJ_STATS_LOCKED_ROWS rows.
+ *		Write the counts a worker keeps, in a transaction of its own, with
+ *		asynchronous commit (a crash loses them either way).  If it fails,
+ *		the counts are dropped.  If job_stats is locked, they are kept and
+ *		written a second later, or dropped once they were kept for
+ *		SJ_STATS_LOCKED_MS or grew to SJ_STATS_LOCKED_ROWS rows.  With
+ *		interrupts held: a stop that came meanwhile would roll the write
+ *		back, losing the counts it had written, and the write takes
+ *		milliseconds and waits for no lock, so the stop waits for it.
  */
 void
 sj_stats_flush(void)
@@ -881,29 +894,32 @@ sj_stats_flush(void)
 
 	if (rows == NULL)
 		return;
-	if (!lock_job_stats())
+	HOLD_INTERRUPTS();
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	if (lock_job_stats())
 	{
-		if (now - first_kept < (TimestampTz) SJ_STATS_LOCKED_MS * 1000 &&
-			hash_get_num_entries(rows) < SJ_STATS_LOCKED_ROWS)
-		{
-			flush_due = now + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
-			return;
-		}
+		/*
+		 * (PGC_S_SESSION: it outranks the executors' PGC_S_OVERRIDE, and is
+		 * the one source of a LOCAL setting that ends with the transaction:
+		 * one of PGC_S_OVERRIDE would become the process's default for good)
+		 */
+		(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
+								 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
+		write_rows(writer_of(false), SJ_STATS_WRITE_BATCH);
+	}
+	else if (now - first_kept < (TimestampTz) SJ_STATS_LOCKED_MS * 1000 &&
+			 hash_get_num_entries(rows) < SJ_STATS_LOCKED_ROWS)
+		flush_due = now + (TimestampTz) SJ_STATS_DEFER_MS * 1000;
+	else
+	{
 		ereport(WARNING,
 				(errmsg("scheduled_jobs dropped the statistics of %ld targets: scheduled_jobs.job_stats stayed locked",
 						hash_get_num_entries(rows))));
 		reset_rows();
-		return;
 	}
-
-	/*
-	 * (PGC_S_SESSION: it outranks the executors' PGC_S_OVERRIDE, and is the
-	 * one source of a LOCAL setting that ends with the transaction: one of
-	 * PGC_S_OVERRIDE would become the process's default for good)
-	 */
-	(void) set_config_option("synchronous_commit", "off", PGC_SUSET,
-							 PGC_S_SESSION, GUC_ACTION_LOCAL, true, 0, false);
-	write_rows(writer_of(false), SJ_STATS_WRITE_BATCH);
+	CommitTransactionCommand();
+	RESUME_INTERRUPTS();		/* (an error ends the hold, as errors do) */
 }
 
 /* Run a compaction statement; the rows it folded or deleted. */

@@ -37,7 +37,7 @@ extern void sj_stats_count(const char *channel, const char *procedure,
 extern void sj_stats_count_job(SjJob *job, SjStatsEnd end, bool fired,
 							   TimestampTz finished_at, const char *error);
 extern void sj_stats_count_cancelled(HeapTuple tup, TupleDesc desc, int col);
-extern void sj_stats_defer(void);
+extern void sj_stats_defer(bool abort);
 extern TimestampTz sj_stats_flush_at(void);
 extern void sj_stats_flush(void);
 extern bool sj_stats_compact(void);

@@ -143,6 +143,41 @@ for my $how (qw(terminate fast))
 		"$how: the executors' counts were written");
 }
 
+# --- a stop inside a transaction ------------------------------------------
+# A scheduler stopped inside a step rolls the step back and writes the
+# counts it keeps all the same.  Here the step is the pass it begins with
+# when its counts are due, waiting for a lock on jobs, while another lock on
+# job_stats kept the counts from being written before.
+{
+	my $c = 'st_exit_in_step';
+	my $stats_lock = sj_dbh($node, 'app');
+	$stats_lock->begin_work;
+	$stats_lock->do('LOCK TABLE scheduled_jobs.job_stats IN SHARE MODE');
+	$node->safe_psql('app', qq{
+		SELECT count(scheduled_jobs.schedule_job(now(), channel => '$c')) FROM generate_series(1, 100)});
+	ok( sj_poll($node, 'app',
+			"SELECT count(*) FROM scheduled_jobs.job_history WHERE channel = '$c'", '100', 30),
+		'in a step: the jobs fired');
+	my $jobs_lock = sj_dbh($node, 'app');
+	$jobs_lock->begin_work;
+	$jobs_lock->do('LOCK TABLE scheduled_jobs.jobs IN EXCLUSIVE MODE');
+	ok( sj_poll($node, 'app', q{
+			SELECT count(*) FROM pg_stat_activity
+			WHERE backend_type = 'scheduled_jobs scheduler' AND wait_event_type = 'Lock'}, '1', 10),
+		'in a step: the scheduler waits for the lock on jobs');
+	$stats_lock->commit;
+	$stats_lock->disconnect;
+	$node->safe_psql('app', q{
+		SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+		WHERE backend_type = 'scheduled_jobs scheduler'});
+	$jobs_lock->commit;
+	$jobs_lock->disconnect;
+	ok( sj_poll($node, 'app',
+			"SELECT COALESCE(sum(fired), 0) FROM scheduled_jobs.job_stats WHERE target = '$c'",
+			'100', 10),
+		"in a step: the scheduler's counts were written");
+}
+
 # --- job_stats locked -------------------------------------------------------
 # An administrator's lock on job_stats (CREATE INDEX, VACUUM FULL, LOCK)
 # holds up no firing: the workers keep their counts until they can write
