@@ -45,11 +45,13 @@ limit_run() {
 	   INSERT INTO bench.pq (run_at, payload) SELECT now() - interval '1 s', jsonb_build_object('i', g, 'note', 'backlog')
 	   FROM generate_series(1, $((PER_CLIENT * EXECUTORS + 100))) g;
 	   VACUUM ANALYZE bench.pq" >/dev/null || die "limit setup"
-	local out
+	local out lsn
 	rm -f "$W/pgl_$tag".*
+	lsn=$(q "SELECT pg_current_wal_lsn()")
 	t0=$(now_us)
 	out=$(PGOPTIONS=${LIMIT_PGOPTIONS:-} pgbench -n -c "$EXECUTORS" -j 2 -t "$PER_CLIENT" -l --log-prefix="$W/pgl_$tag" -f "$W/claim.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench limit"; }
 	RATE=$(echo "$out" | sed -n 's/^tps = \([0-9.]*\) .*/\1/p' | head -1)
+	WAL=$(wal_per "$lsn" $((PER_CLIENT * EXECUTORS)))
 	# a --log line: client, transaction, latency us, script, end time s, its us
 	cat "$W/pgl_$tag".* | awk -v t0="$t0" '{ printf "%.6f\n", ($5 * 1000000 + $6 - t0) / 1e6 }' |
 		sort -g | raw_samples "backlog_procedure_$tag"
@@ -57,7 +59,7 @@ limit_run() {
 }
 
 log "backlog_procedure: limit (before), pgbench -c $EXECUTORS"
-limit_run before; L1=$RATE
+limit_run before; L1=$RATE LWAL=$WAL
 log "backlog_procedure: limit $L1 tx/s; scheduling $N procedure jobs while paused"
 q "TRUNCATE bench.sink" >/dev/null
 bench_pause
@@ -68,8 +70,10 @@ fired=$(q "SELECT count(*) FROM scheduled_jobs.job_history WHERE procedure = 'be
 [ "$fired" = 0 ] || log "WARNING: $fired jobs fired while paused"
 bench_unpause_prepare
 T0=$(q "SELECT clock_timestamp()")
+LSN0=$(q "SELECT pg_current_wal_lsn()")
 bench_reload
 wait_for "$N procedure jobs" 600 "SELECT count(*) >= $N FROM scheduled_jobs.job_history WHERE procedure = 'bench.insert_one'"
+MWAL=$(wal_per "$LSN0" "$N")
 M=$(q "SELECT $N / extract(epoch FROM max(finished_at) - '$T0'::timestamptz) FROM scheduled_jobs.job_history")
 STATES=$(q "SELECT string_agg(state || ' ' || n, ', ') FROM (SELECT state, count(*) n FROM scheduled_jobs.job_history GROUP BY 1) s")
 SINK=$(q "SELECT count(*) FROM bench.sink")
@@ -82,6 +86,9 @@ limit_run after; L2=$RATE
 L=$(mean "$L1" "$L2")
 bench_row "procedure backlog, $N due jobs, $EXECUTORS executors" "jobs/s until all finished (limit: pgbench -c $EXECUTORS SKIP LOCKED claim+insert+delete)" \
 	"$M" "$L" "≥ 0.7× limit" "$(verdict "$M >= 0.7 * $L")"
+# where the per-job cost goes: the WAL each job writes, beside the limit's
+bench_row "procedure backlog, WAL per job" "bytes of WAL per job (limit: per pgbench transaction, before)" \
+	"$MWAL" "$LWAL" "information" "-"
 
 # The same backlog with group_commit => true: up to group_commit_size jobs
 # share one commit, each in its own subtransaction.  Goal (issue 5): at least

@@ -332,6 +332,11 @@ EOF2
 	DB=postgres q "CHECKPOINT" >/dev/null
 }
 
+# wal_per LSN N: bytes of WAL written since LSN (cluster-wide), per one of N.
+wal_per() {
+	q "SELECT round(pg_wal_lsn_diff(pg_current_wal_lsn(), '$1') / $2)"
+}
+
 # Per-process figures from /proc: "utime+stime ms, schedstat cpu ms,
 # voluntary context switches, VmRSS kB, RssAnon kB".
 proc_figures() {
