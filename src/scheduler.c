@@ -648,7 +648,21 @@ sj_scheduler_main(Datum main_arg)
 			MemoryContextReset(loop_ctx);
 			continue;
 		}
-		next = Min(next, next_prune);
+
+		/*
+		 * Wake for the prune when it may run: when it is due, if quiet then;
+		 * else once busy long enough.  Never while paused, nor for one that
+		 * may not run yet: the loop would spin until it may.
+		 */
+		if (!slot->paused)
+		{
+			TimestampTz now = sj_now();
+			TimestampTz prune_at = Max(now, next_prune);
+
+			if (next <= TimestampTzPlusMilliseconds(prune_at, SJ_PRUNE_QUIET_MS))
+				prune_at = Max(prune_at, busy_prune);
+			next = Min(next, prune_at);
+		}
 
 		if (next <= sj_now())
 			continue;

@@ -1,9 +1,10 @@
 #!/usr/bin/perl
 # A scheduler with nothing it can do stays idle: in a database still at an
-# earlier version (0.3.0, before ALTER EXTENSION ... UPDATE), and in one
-# whose fire step keeps failing on a due job (here a trigger an
-# administrator added to job_history): it tries again after a growing delay
-# instead of spinning.  Measured as the scheduler's CPU time over a few
+# earlier version (0.3.0, before ALTER EXTENSION ... UPDATE), in one whose
+# fire step keeps failing on a due job (here a trigger an administrator
+# added to job_history): it tries again after a growing delay instead of
+# spinning; and in a paused database, with a job due and history to prune
+# (a prune that the pause holds back once spun the scheduler).  Measured as the scheduler's CPU time over a few
 # seconds (/proc/<pid>/stat), and, for the failing step, its errors in that
 # time.
 #
@@ -21,7 +22,7 @@ use Time::HiRes qw(time);
 
 alarm 120;
 
-my @DBS = qw(sj_t_idle_old sj_t_idle_fail);
+my @DBS = qw(sj_t_idle_old sj_t_idle_fail sj_t_idle_paused);
 my $admin = connect_db('postgres');
 sub drop_all { $admin->do("DROP DATABASE IF EXISTS $_ WITH (FORCE)") for @DBS; }
 drop_all();
@@ -103,5 +104,24 @@ ok(poll(15, sub { $fail->selectrow_array(q{SELECT count(*) FROM scheduled_jobs.j
 		WHERE job_key = 'stuck' AND state = 'notified'}) == 1 }),
 	'once the trigger is gone, the job fires (within the retry delay)');
 $fail->disconnect;
+
+# 3. a paused database (paused before its scheduler started, so that its
+# first prune is due at once), with a job due
+$admin->do("CREATE DATABASE sj_t_idle_paused");
+$admin->do("ALTER DATABASE sj_t_idle_paused SET scheduled_jobs.paused = on");
+my $paused = connect_db('sj_t_idle_paused');
+$paused->do(q{CREATE EXTENSION scheduled_jobs});
+$paused->do(q{SELECT scheduled_jobs.schedule_job(clock_timestamp(), channel => 'sj_t_idle', job_key => 'held')});
+ok(scheduler_pid('sj_t_idle_paused'), 'a paused database gets a scheduler');
+select(undef, undef, undef, 0.5);
+$cpu = cpu_over('sj_t_idle_paused', 3);
+ok(defined $cpu && $cpu <= 0.1, "paused, with a job due: $cpu s of CPU in 3 s");
+is($paused->selectrow_array(q{SELECT count(*) FROM scheduled_jobs.jobs WHERE job_key = 'held'}), 1,
+	'the due job waits for the end of the pause');
+$admin->do("ALTER DATABASE sj_t_idle_paused RESET scheduled_jobs.paused");
+ok(poll(15, sub { $paused->selectrow_array(q{SELECT count(*) FROM scheduled_jobs.job_history
+		WHERE job_key = 'held' AND state = 'notified'}) == 1 }),
+	'then it fires');
+$paused->disconnect;
 
 done_testing();
