@@ -30,9 +30,11 @@ WORKER="SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off; SET L
 # The floor of the claims (src/shmem.c) as the scheduler has it when it starts: -infinity.
 FLOOR="'-infinity'::timestamptz"
 FIRE="SELECT id FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() AND run_at OPERATOR(pg_catalog.>=) $FLOOR ORDER BY run_at LIMIT 1000 FOR UPDATE SKIP LOCKED"
-EARLIEST="SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.>=) $FLOOR ORDER BY run_at LIMIT 1"
+# the scan horizon (src/clock.c): scheduled_jobs.max_sleep ahead, 60 s by default
+HORIZON="pg_catalog.now() + interval '60 s'"
+EARLIEST="SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL AND run_at OPERATOR(pg_catalog.>=) $FLOOR AND run_at OPERATOR(pg_catalog.<) $HORIZON ORDER BY run_at LIMIT 1"
 CLAIM="SELECT * FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at OPERATOR(pg_catalog.<=) pg_catalog.now() AND run_at OPERATOR(pg_catalog.>=) $FLOOR ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED"
-DISPATCH="SELECT (SELECT count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at <= now() AND run_at >= $FLOOR ORDER BY run_at LIMIT 4) d), (SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at > now() ORDER BY run_at LIMIT 1), (SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at >= $FLOOR ORDER BY run_at LIMIT 1)"
+DISPATCH="SELECT (SELECT count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at <= now() AND run_at >= $FLOOR ORDER BY run_at LIMIT 4) d), (SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at > now() AND run_at < $HORIZON ORDER BY run_at LIMIT 1), (SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NULL AND run_at >= $FLOOR AND run_at < $HORIZON ORDER BY run_at LIMIT 1)"
 {
 	printf '\n### EXPLAIN of the worker query shapes with %s jobs pending\n' "$PENDING"
 	explain "scheduler: claim due NOTIFY jobs" "" "$FIRE"

@@ -119,3 +119,18 @@ sj_real_time(TimestampTz job_time)
 {
 	return job_time - (TimestampTz) sj_clock_offset * USECS_PER_SEC;
 }
+
+/*
+ * sj_scan_horizon
+ *		How far ahead the scheduler's scans for its next pending job look:
+ *		scheduled_jobs.max_sleep from now (job time), since it wakes at
+ *		least that often anyway.  Bounded so, a scan does not walk the index
+ *		entries of the jobs that another transaction is still inserting far
+ *		ahead (a bulk load of millions), which it cannot see: it would read
+ *		every one of them, for minutes, before it found none.
+ */
+TimestampTz
+sj_scan_horizon(void)
+{
+	return TimestampTzPlusMilliseconds(sj_now(), sj_max_sleep);
+}

@@ -136,8 +136,9 @@ collect_lost_attempts(int dbslot, bool at_start)
  *		before the next job if none runs.  Returns when the scheduler must
  *		look again: the earliest future procedure job (or shortly before it,
  *		to start that executor), or soon if an executor could not be started.
- *		Looks from `from` on, and raises the executors' floor to the earliest
- *		job it finds (shmem.c).  Inside a transaction, with SPI, whose
+ *		Looks from `from` on, up to the scan horizon (clock.c), and raises
+ *		the executors' floor to the earliest job it finds, or to the horizon
+ *		(shmem.c).  Inside a transaction, with SPI, whose
  *		snapshot was taken after sj_floor_scan_start() and before from was
  *		read.
  */
@@ -145,9 +146,10 @@ TimestampTz
 sj_dispatch_procedure_jobs(int dbslot, TimestampTz from)
 {
 	bool		deferred;
-	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
-	Datum		values[2] = {TimestampTzGetDatum(sj_now()),
-	TimestampTzGetDatum(from)};
+	Oid			argtypes[3] = {TIMESTAMPTZOID, TIMESTAMPTZOID, TIMESTAMPTZOID};
+	TimestampTz horizon = sj_scan_horizon();
+	Datum		values[3] = {TimestampTzGetDatum(sj_now()),
+	TimestampTzGetDatum(from), TimestampTzGetDatum(horizon)};
 	TimestampTz earliest = DT_NOEND;
 	SjExecutorSlot *ex;
 	int64		n_due;
@@ -170,7 +172,10 @@ sj_dispatch_procedure_jobs(int dbslot, TimestampTz from)
 	v = sj_has_schedules() ? 1 : 0;
 	if (dispatch_plans[v] == NULL)
 	{
-		/* how many are due, the next one, the earliest from the floor ($2) */
+		/*
+		 * how many are due, the next one, the earliest from the floor ($2);
+		 * up to the scan horizon ($3)
+		 */
 		const char *executor_job = v ? SJ_EXECUTOR_JOB : SJ_EXECUTOR_JOB_0_3;
 		char	   *sql = psprintf("SELECT (SELECT pg_catalog.count(*) FROM (SELECT 1 FROM scheduled_jobs.jobs "
 								   "  WHERE %s AND run_at OPERATOR(pg_catalog.<=) $1 "
@@ -178,14 +183,16 @@ sj_dispatch_procedure_jobs(int dbslot, TimestampTz from)
 								   "  ORDER BY run_at LIMIT %d) d), "
 								   "(SELECT run_at FROM scheduled_jobs.jobs "
 								   "  WHERE %s AND run_at OPERATOR(pg_catalog.>) $1 "
+								   "  AND run_at OPERATOR(pg_catalog.<) $3 "
 								   "  ORDER BY run_at LIMIT 1), "
 								   "(SELECT run_at FROM scheduled_jobs.jobs "
 								   "  WHERE %s AND run_at OPERATOR(pg_catalog.>=) $2 "
+								   "  AND run_at OPERATOR(pg_catalog.<) $3 "
 								   "  ORDER BY run_at LIMIT 1)",
 								   executor_job, SjShmem->max_executors,
 								   executor_job, executor_job);
 
-		dispatch_plans[v] = sj_prepare(sql, 2, argtypes);
+		dispatch_plans[v] = sj_prepare(sql, 3, argtypes);
 	}
 	deferred = collect_lost_attempts(dbslot, false);
 	if (SPI_execute_plan(dispatch_plans[v], values, NULL, true, 1) !=
@@ -201,7 +208,7 @@ sj_dispatch_procedure_jobs(int dbslot, TimestampTz from)
 					  &isnull);
 	if (!isnull)
 		earliest = DatumGetTimestampTz(d);
-	sj_floor_raise(dbslot, SJ_FLOOR_CALL, earliest);
+	sj_floor_raise(dbslot, SJ_FLOOR_CALL, Min(earliest, horizon));
 
 	LWLockAcquire(SjShmem->lock, LW_EXCLUSIVE);
 	ex = sj_executor_slots(dbslot);

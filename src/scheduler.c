@@ -117,7 +117,7 @@ static SPIPlanPtr paused_plan = NULL;
 /* from $1, the floor: the entries below are those of fired jobs */
 static const char *const earliest_sql =
 "SELECT run_at FROM scheduled_jobs.jobs WHERE channel IS NOT NULL "
-"  AND run_at OPERATOR(pg_catalog.>=) $1 "
+"  AND run_at OPERATOR(pg_catalog.>=) $1 AND run_at OPERATOR(pg_catalog.<) $2 "
 "ORDER BY run_at LIMIT 1";
 
 /*
@@ -254,27 +254,29 @@ read_settings(void)
 }
 
 /*
- * Earliest run_at among pending NOTIFY jobs from `from` on, or DT_NOEND; the
- * NOTIFY floor rises to it.  With SPI, in a transaction whose snapshot was
- * taken after sj_floor_scan_start(), from read after it (shmem.c).
+ * Earliest run_at among pending NOTIFY jobs from `from` on, up to the scan
+ * horizon (clock.c), or DT_NOEND; the NOTIFY floor rises to it (or to the
+ * horizon).  With SPI, in a transaction whose snapshot was taken after
+ * sj_floor_scan_start(), from read after it (shmem.c).
  */
 static TimestampTz
 earliest_notify_job(TimestampTz from)
 {
-	Oid			argtypes[1] = {TIMESTAMPTZOID};
-	Datum		values[1] = {TimestampTzGetDatum(from)};
+	Oid			argtypes[2] = {TIMESTAMPTZOID, TIMESTAMPTZOID};
+	TimestampTz horizon = sj_scan_horizon();
+	Datum		values[2] = {TimestampTzGetDatum(from), TimestampTzGetDatum(horizon)};
 	TimestampTz earliest = DT_NOEND;
 	bool		isnull;
 
 	if (earliest_plan == NULL)
-		earliest_plan = sj_prepare(earliest_sql, 1, argtypes);
+		earliest_plan = sj_prepare(earliest_sql, 2, argtypes);
 	if (SPI_execute_plan(earliest_plan, values, NULL, true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the earliest job");
 	if (SPI_processed > 0)
 		earliest = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0],
 													 SPI_tuptable->tupdesc, 1,
 													 &isnull));
-	sj_floor_raise(my_dbslot, SJ_FLOOR_NOTIFY, earliest);
+	sj_floor_raise(my_dbslot, SJ_FLOOR_NOTIFY, Min(earliest, horizon));
 	return earliest;
 }
 
