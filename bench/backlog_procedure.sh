@@ -15,27 +15,10 @@ W=$BENCH_TMP/backlog_procedure
 mkdir -p "$W"
 
 bench_db bench_backlog_procedure
-qs <<'SQL' >/dev/null || die setup
-CREATE TABLE bench.sink (id bigserial PRIMARY KEY, payload jsonb, at timestamptz DEFAULT clock_timestamp());
-CREATE PROCEDURE bench.insert_one(p jsonb) LANGUAGE sql
-AS $$ INSERT INTO bench.sink (payload) VALUES (p) $$;
--- the same, declared asynchronous (README, Procedure jobs)
-CREATE PROCEDURE bench.insert_one_async(p jsonb) LANGUAGE sql SET synchronous_commit = off
-AS $$ INSERT INTO bench.sink (payload) VALUES (p) $$;
-CREATE TABLE bench.pq (id bigserial PRIMARY KEY, run_at timestamptz NOT NULL, payload jsonb NOT NULL);
-CREATE INDEX ON bench.pq (run_at);
-SQL
-
+procedure_backlog_setup "$W"
 # Every client runs the same number of transactions; a few spare rows make
 # sure SKIP LOCKED always finds one.
 PER_CLIENT=$(( (N + EXECUTORS - 1) / EXECUTORS ))
-cat >"$W/claim.sql" <<'SQL'
-BEGIN;
-SELECT id AS claimed FROM bench.pq WHERE run_at <= now() ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED \gset
-INSERT INTO bench.sink (payload) SELECT payload FROM bench.pq WHERE id = :claimed;
-DELETE FROM bench.pq WHERE id = :claimed;
-COMMIT;
-SQL
 
 # limit_run TAG: sets RATE; keeps the commit times of the transactions (s
 # from pgbench's start, from its --log) as raw samples backlog_procedure_TAG.

@@ -200,6 +200,31 @@ bench_db_drop() {
 	DB=postgres q "DROP DATABASE IF EXISTS $db" >/dev/null || log "could not drop $db"
 }
 
+# procedure_backlog_setup DIR: in $DB, the tables and procedures of the
+# procedure backlogs (workloads 3 and 13): bench.sink, bench.insert_one(p)
+# inserting p into it, bench.insert_one_async, the same declared
+# synchronous_commit = off (README, Procedure jobs), and the limit's queue
+# bench.pq; and the limit's pgbench transaction, DIR/claim.sql: claim the
+# earliest due row FOR UPDATE SKIP LOCKED, insert its payload, delete it.
+procedure_backlog_setup() {
+	qs <<'SQL' >/dev/null || die "procedure backlog setup"
+CREATE TABLE bench.sink (id bigserial PRIMARY KEY, payload jsonb, at timestamptz DEFAULT clock_timestamp());
+CREATE PROCEDURE bench.insert_one(p jsonb) LANGUAGE sql
+AS $$ INSERT INTO bench.sink (payload) VALUES (p) $$;
+CREATE PROCEDURE bench.insert_one_async(p jsonb) LANGUAGE sql SET synchronous_commit = off
+AS $$ INSERT INTO bench.sink (payload) VALUES (p) $$;
+CREATE TABLE bench.pq (id bigserial PRIMARY KEY, run_at timestamptz NOT NULL, payload jsonb NOT NULL);
+CREATE INDEX ON bench.pq (run_at);
+SQL
+	cat >"$1/claim.sql" <<'SQL'
+BEGIN;
+SELECT id AS claimed FROM bench.pq WHERE run_at <= now() ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED \gset
+INSERT INTO bench.sink (payload) SELECT payload FROM bench.pq WHERE id = :claimed;
+DELETE FROM bench.pq WHERE id = :claimed;
+COMMIT;
+SQL
+}
+
 # wait_for WHAT SECONDS SQL: poll SQL until it returns t, or die.
 wait_for() {
 	local what=$1 secs=$2 sql=$3 end

@@ -26,23 +26,10 @@ mkdir -p "$W"
 command -v perf >/dev/null || log "perf not found: CPU profiles are left out"
 
 bench_db bench_profile
-SETTING=""
-[ "$ASYNC" = 1 ] && SETTING="SET synchronous_commit = off"
-qs <<SQL >/dev/null || die setup
-CREATE TABLE bench.sink (id bigserial PRIMARY KEY, payload jsonb, at timestamptz DEFAULT clock_timestamp());
-CREATE PROCEDURE bench.insert_one(p jsonb) LANGUAGE sql $SETTING
-AS \$\$ INSERT INTO bench.sink (payload) VALUES (p) \$\$;
-CREATE TABLE bench.pq (id bigserial PRIMARY KEY, run_at timestamptz NOT NULL, payload jsonb NOT NULL);
-CREATE INDEX ON bench.pq (run_at);
-SQL
+procedure_backlog_setup "$W"
+PROC=bench.insert_one
+[ "$ASYNC" = 1 ] && PROC=bench.insert_one_async
 PER_CLIENT=$(( (N + EXECUTORS - 1) / EXECUTORS ))
-cat >"$W/claim.sql" <<'SQL'
-BEGIN;
-SELECT id AS claimed FROM bench.pq WHERE run_at <= now() ORDER BY run_at LIMIT 1 FOR UPDATE SKIP LOCKED \gset
-INSERT INTO bench.sink (payload) SELECT payload FROM bench.pq WHERE id = :claimed;
-DELETE FROM bench.pq WHERE id = :claimed;
-COMMIT;
-SQL
 
 # The functions whose inclusive time tells the phases of a job apart: the
 # worker's own statements (SPI), the CALL, parsing and planning, the commit
@@ -151,11 +138,11 @@ waldump_stats "$LSN0" "$LSN1" "$LN" limit
 # starts the executors, so that the profile can attach before the backlog.
 log "profile: $N procedure jobs"
 q "TRUNCATE bench.sink" >/dev/null
-q "SELECT count(scheduled_jobs.schedule_job(now(), procedure => 'bench.insert_one', payload => '{}')) FROM generate_series(1, 1000)" >/dev/null
+q "SELECT count(scheduled_jobs.schedule_job(now(), procedure => '$PROC', payload => '{}')) FROM generate_series(1, 1000)" >/dev/null
 wait_for "the first batch" 60 "SELECT count(*) >= 1000 FROM bench.sink"
 log "profile: $(q "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'scheduled_jobs executor' AND datname = current_database()") executors running"
 bench_pause
-q "SELECT count(scheduled_jobs.schedule_job(now(), procedure => 'bench.insert_one',
+q "SELECT count(scheduled_jobs.schedule_job(now(), procedure => '$PROC',
 	payload => jsonb_build_object('i', g, 'note', 'backlog'))) FROM generate_series(1, $N) g" >/dev/null || die "schedule"
 q "VACUUM ANALYZE scheduled_jobs.jobs" >/dev/null
 q "CHECKPOINT" >/dev/null
