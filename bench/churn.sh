@@ -45,7 +45,6 @@
 # run alone: autovacuum's runs in the server log, to set beside the samples
 [ "${BENCH_CLUSTER_UP:-0}" != 1 ] && BENCH_EXTRA_CONF="log_autovacuum_min_duration = 0"
 bench_init
-CH_START=$(date +%s) CH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 if quick; then
 	TOTAL=${TOTAL:-1000000} RATE=${RATE:-4000} RET=${RET:-15} SAMPLE=${SAMPLE:-2}
@@ -387,31 +386,14 @@ for tag in on off; do
 done
 
 # run alone: the report, as run.sh writes its own
-if [ "${BENCH_OWNER:-}" = $$ ]; then
-	mkdir -p bench/results
-	OUT=bench/results/$BENCH_RUN.md
-	{
-		echo "# scheduled_jobs benchmark: churn and retention, $(date '+%Y-%m-%d %H:%M %Z')"
-		echo
-		echo "\`bash bench/churn.sh$(quick && echo ' --quick')\`;" \
-			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git --no-optional-locks diff-index --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted src/sql changes');" \
-			"$(DB=postgres q 'SHOW server_version' | cut -d' ' -f1);" \
-			"$(nproc) cores, load average $CH_LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
-			"$(( $(date +%s) - CH_START )) s in all."
-		echo "Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB, autovacuum defaults," \
-			"scheduled_jobs.max_executors 4, batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size')."
-		echo "The limit is the same run with retention 0 (off) where there is one; ratio = measured / limit." \
-			"See bench/README.md, workload 11."
-		echo
-		bench_table "$BENCH_ROWS"
-		echo
-		echo "Plots (bench/plot.sh, from bench/results/raw/$BENCH_RUN/):"
-		echo
-		for p in churn_size churn_rate churn_rows churn_wake churn_probe; do
-			echo "- [$p](${BENCH_RUN}_$p.png)"
-		done
-		cat "$BENCH_NOTES"
-	} >"$OUT"
-	log "written to $OUT"
-fi
+[ "${BENCH_OWNER:-}" = $$ ] && {
+	printf '\nPlots (bench/plot.sh, from bench/results/raw/%s/):\n\n' "$BENCH_RUN"
+	for p in churn_size churn_rate churn_rows churn_wake churn_probe; do
+		echo "- [$p](${BENCH_RUN}_$p.png)"
+	done
+} | bench_note
+bench_report "churn and retention" <<EOF
+Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB, autovacuum defaults, scheduled_jobs.max_executors 4, batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size').
+The limit is the same run with retention 0 (off) where there is one; ratio = measured / limit. See bench/README.md, workload 11.
+EOF
 bench_finish

@@ -118,6 +118,8 @@ bench_init() {
 	: >"$BENCH_NOTES"
 	# workload scripts started by this one use the same cluster
 	export BENCH_ROWS BENCH_NOTES BENCH_CLUSTER_UP=1 BENCH_OWNER=$$
+	# for the report of a script run alone (bench_report)
+	BENCH_START=$(date +%s) BENCH_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 }
 
 # bench_finish: print this script's rows when run alone, and plot its samples.
@@ -128,6 +130,33 @@ bench_finish() {
 		bash "$BENCH_ROOT/bench/plot.sh" "$BENCH_RAW" || log "could not plot $BENCH_RAW"
 	fi
 	return 0
+}
+
+# bench_report TITLE [ENV] [PARTS]: a script run alone (not by run.sh, whose
+# report has its rows) writes bench/results/$BENCH_RUN.md: the title; a line
+# on the run: the command as run (ENV before it, e.g. "ASYNC=1 "), the
+# commit (and whether src or sql had changes not committed), the server's
+# version, PARTS (versions of other parts), the cores and the load average
+# at start and end, the time it took; the lines on stdin (the cluster, what
+# the limits are); the table and the notes (bench_note).
+bench_report() {
+	local out=bench/results/$BENCH_RUN.md
+	[ "${BENCH_OWNER:-}" = $$ ] || { cat >/dev/null; return 0; }
+	mkdir -p bench/results
+	{
+		echo "# scheduled_jobs benchmark: $1, $(date '+%Y-%m-%d %H:%M %Z')"
+		echo
+		echo "\`${2:-}bash bench/$(basename "$0")$(quick && echo ' --quick')\`;" \
+			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git --no-optional-locks diff-index --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted src/sql changes');" \
+			"$(DB=postgres q 'SHOW server_version' | cut -d' ' -f1);${3:+ $3;}" \
+			"$(nproc) cores, load average $BENCH_LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
+			"$(( $(date +%s) - BENCH_START )) s in all."
+		cat
+		echo
+		bench_table "$BENCH_ROWS"
+		cat "$BENCH_NOTES"
+	} >"$out"
+	log "written to $out"
 }
 
 # Raw samples, for the plots (bench/plot.sh).  Each series is a file

@@ -39,7 +39,6 @@
 #    plan in a loop of 20,000 random ids of the window: µs each on both.
 . "$(dirname "$0")/common.sh"
 bench_init
-PT_START=$(date +%s) PT_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 DAYS=${DAYS:-7} EXPIRED=3
 if quick; then
@@ -342,24 +341,7 @@ during DETACH + DROP $DROP1_INS; during DETACH CONCURRENTLY + DROP $CONC2_INS.
 EOF
 
 bench_db_drop
-if [ "${BENCH_OWNER:-}" = $$ ]; then
-	mkdir -p bench/results
-	OUT=bench/results/$BENCH_RUN.md
-	{
-		echo "# scheduled_jobs benchmark: partitioning job_history, $(date '+%Y-%m-%d %H:%M %Z')"
-		echo
-		echo "\`bash bench/partition.sh$(quick && echo ' --quick')\`;" \
-			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?');" \
-			"$(DB=postgres q 'SHOW server_version' | cut -d' ' -f1);" \
-			"$(nproc) cores, load average $PT_LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
-			"$(( $(date +%s) - PT_START )) s in all."
-		echo "Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB." \
-			"Measured = the partitioned table, limit = the plain one (today's job_history) unless a row says otherwise." \
-			"See bench/README.md, workload 12."
-		echo
-		bench_table "$BENCH_ROWS"
-		cat "$BENCH_NOTES"
-	} >"$OUT"
-	log "written to $OUT"
-fi
+bench_report "partitioning job_history" <<EOF
+Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB. Measured = the partitioned table, limit = the plain one (today's job_history) unless a row says otherwise. See bench/README.md, workload 12.
+EOF
 bench_finish

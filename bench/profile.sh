@@ -13,7 +13,6 @@
 # the limit's session) synchronous_commit = off.
 . "$(dirname "$0")/common.sh"
 [ "${ASYNC:-0}" = 1 ] && [ "${BENCH_CLUSTER_UP:-0}" != 1 ] && BENCH_RUN=${BENCH_RUN:-$(bench_run_name _profile_async)}
-PF_START=$(date +%s) PF_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 bench_init
 
 DEFAULT_N=20000
@@ -198,23 +197,7 @@ bench_row_raw "profile: WAL flushes" "flushes per job, mean flush ms (pg_stat_wa
 	fi
 } | bench_note
 bench_db_drop
-if [ "${BENCH_OWNER:-}" = $$ ]; then
-	mkdir -p bench/results
-	OUT=bench/results/$BENCH_RUN.md
-	{
-		echo "# scheduled_jobs benchmark: where a procedure job goes, $(date '+%Y-%m-%d %H:%M %Z')"
-		echo
-		echo "\`$([ "$ASYNC" = 1 ] && echo 'ASYNC=1 ')bash bench/profile.sh$(quick && echo ' --quick')\`;" \
-			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?');" \
-			"$(DB=postgres q 'SHOW server_version' | cut -d' ' -f1); $(perf --version 2>/dev/null);" \
-			"$(nproc) cores, load average $PF_LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
-			"$(( $(date +%s) - PF_START )) s in all."
-		echo "Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB." \
-			"Both drains run while perf samples them, which slows both. See bench/README.md, workload 13."
-		echo
-		bench_table "$BENCH_ROWS"
-		cat "$BENCH_NOTES"
-	} >"$OUT"
-	log "written to $OUT"
-fi
+bench_report "where a procedure job goes" "$([ "$ASYNC" = 1 ] && echo 'ASYNC=1 ')" "$(perf --version 2>/dev/null)" <<EOF
+Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, max_wal_size 4GB. Both drains run while perf samples them, which slows both. See bench/README.md, workload 13.
+EOF
 bench_finish

@@ -34,7 +34,6 @@ pg_stat_statements.track = all"
 	fi
 fi
 bench_init
-REC_START=$(date +%s) REC_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 N=100000 BURSTS=2 QUIET=3 LAG_SECS=15 PGB_SECS=10 BULK_FRESH=2000
 quick && { N=20000 BURSTS=1 QUIET=1 LAG_SECS=5 PGB_SECS=3 BULK_FRESH=1000; }
@@ -448,25 +447,8 @@ EOF
 
 bench_db_drop
 # run alone: the report, as run.sh writes its own
-if [ "${BENCH_OWNER:-}" = $$ ]; then
-	mkdir -p bench/results
-	OUT=bench/results/$BENCH_RUN.md
-	{
-		echo "# scheduled_jobs benchmark: recurring schedules, $(date '+%Y-%m-%d %H:%M %Z')"
-		echo
-		echo "\`bash bench/recurring.sh$(quick && echo ' --quick')\`;" \
-			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git --no-optional-locks diff-index --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted src/sql changes');" \
-			"$(DB=postgres q 'SHOW server_version' | cut -d' ' -f1); pg_cron ${CRON_PKG:-${CRON_VERSION:-not loaded}};" \
-			"$(nproc) cores, load average $REC_LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
-			"$(( $(date +%s) - REC_START )) s in all."
-		echo "Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, scheduled_jobs.max_executors 4," \
-			"batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size'); shared_preload_libraries '$PRELOAD'" \
-			"$([ "$PGSS" = 1 ] && echo '(pg_stat_statements.track = all)')."
-		echo "Every limit is measured in the same run; ratio = measured / limit. See bench/README.md, workload 8."
-		echo
-		bench_table "$BENCH_ROWS"
-		cat "$BENCH_NOTES"
-	} >"$OUT"
-	log "written to $OUT"
-fi
+bench_report "recurring schedules" "" "pg_cron ${CRON_PKG:-${CRON_VERSION:-not loaded}}" <<EOF
+Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, scheduled_jobs.max_executors 4, batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size'); shared_preload_libraries '$PRELOAD' $([ "$PGSS" = 1 ] && echo '(pg_stat_statements.track = all)').
+Every limit is measured in the same run; ratio = measured / limit. See bench/README.md, workload 8.
+EOF
 bench_finish

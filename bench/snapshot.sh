@@ -16,7 +16,6 @@
 # dead rows count too).
 . "$(dirname "$0")/common.sh"
 bench_init
-SNAP_START=$(date +%s) SNAP_LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 SECS=30 WIN=5 RATE=1000 PRATE=1000
 quick && { SECS=10 WIN=2; }
@@ -212,28 +211,12 @@ raw_series "${P}lag_procedure" limit "${P}proc_after" "limit: no snapshot, after
 
 bench_db_drop
 # run alone: the report, as run.sh writes its own
-if [ "${BENCH_OWNER:-}" = $$ ]; then
-	mkdir -p bench/results
-	OUT=bench/results/$BENCH_RUN.md
-	{
-		echo "# scheduled_jobs benchmark: long-held snapshots, $(date '+%Y-%m-%d %H:%M %Z')"
-		echo
-		echo "\`bash bench/snapshot.sh$(quick && echo ' --quick')\`;" \
-			"commit $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git --no-optional-locks diff-index --quiet HEAD -- src sql 2>/dev/null || echo ' + uncommitted src/sql changes');" \
-			"$(DB=postgres q 'SHOW server_version' | cut -d' ' -f1);" \
-			"$(nproc) cores, load average $SNAP_LOAD0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end;" \
-			"$(( $(date +%s) - SNAP_START )) s in all."
-		echo "Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, scheduled_jobs.max_executors 4," \
-			"batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size')."
-		echo "The limit is the same workload without the snapshot, in the same run, before and after (mean shown);" \
-			"ratio = measured / limit. See bench/README.md, workload 9."
-		echo
-		bench_table "$BENCH_ROWS"
-		cat "$BENCH_NOTES"
-		echo
-		echo "Plots (bench/plot.sh, from bench/results/raw/$BENCH_RUN/):" \
-			"[NOTIFY lag](${BENCH_RUN}_${P}lag_notify.png), [procedure lag](${BENCH_RUN}_${P}lag_procedure.png)."
-	} >"$OUT"
-	log "written to $OUT"
-fi
+[ "${BENCH_OWNER:-}" = $$ ] && bench_note <<EOF
+
+Plots (bench/plot.sh, from bench/results/raw/$BENCH_RUN/): [NOTIFY lag](${BENCH_RUN}_${P}lag_notify.png), [procedure lag](${BENCH_RUN}_${P}lag_procedure.png).
+EOF
+bench_report "long-held snapshots" <<EOF
+Cluster: fsync on, synchronous_commit on, shared_buffers 256MB, scheduled_jobs.max_executors 4, batch_size $(DB=postgres q 'SHOW scheduled_jobs.batch_size').
+The limit is the same workload without the snapshot, in the same run, before and after (mean shown); ratio = measured / limit. See bench/README.md, workload 9.
+EOF
 bench_finish
