@@ -135,8 +135,8 @@ static const char *const fire_ack_sql =
  * can start a moment before the jobs are due: scheduler.c), from the floor
  * $4 on (shmem.c): due jobs past their expires_at that were never delivered move to job_history as
  * expired, unfired (kind 3); every row also gives the job's schedule_id and
- * occurrence_at, for its schedule to go on (occurrence.c), and the name of
- * the schedule for the envelope.  due carries attempts, so that dead and
+ * occurrence_at, for its schedule to go on (occurrence.c), which also gives
+ * the name of the schedule for the envelope.  due carries attempts, so that dead and
  * redo are decided there, before any row is looked up again (the rows are
  * locked by due: attempts cannot change in between).  Every dead letter
  * has a row, for stats: its channel and first delivery (deadline column)
@@ -195,8 +195,7 @@ static const char *const fire_sql_0_4 =
 "    AND NOT d.expired AND d.attempts OPERATOR(pg_catalog.<) d.max_deliveries "
 "  RETURNING j.id, j.channel, j.job_key, j.due_at, j.payload, j.attempts, j.run_at, "
 "    j.schedule_id, j.occurrence_at) "
-"SELECT f.*, CASE WHEN f.schedule_id IS NOT NULL THEN (SELECT r.name "
-"  FROM scheduled_jobs.schedule_rules r WHERE r.id OPERATOR(pg_catalog.=) f.schedule_id) END "
+"SELECT f.* "
 "FROM (SELECT 0 AS kind, id, channel, job_key, run_at, payload::pg_catalog.text, 0, "
 "    NULL::pg_catalog.timestamptz, schedule_id, occurrence_at FROM plain_h "
 "  UNION ALL SELECT 1, id, channel, job_key, due_at, payload::pg_catalog.text, attempts, run_at, "
@@ -266,6 +265,48 @@ advance_fired_schedules(SPITupleTable *tt, uint64 nrows, TimestampTz due)
 }
 
 /*
+ * The names of the schedules of the rows whose schedule advance did not
+ * read (a redelivery, a rule another transaction holds), NULL if gone:
+ * names[row], for each row with a schedule_id NOTIFYed on its channel.
+ */
+static char **
+schedule_names(SPITupleTable *tt, uint64 nrows, SjOccurrence **occ)
+{
+	char	  **names = palloc0(sizeof(char *) * Max(nrows, 1));
+	int64	   *ids = palloc(sizeof(int64) * Max(nrows, 1));
+	uint64	   *rows = palloc(sizeof(uint64) * Max(nrows, 1));
+	char	  **found;
+	int			n = 0;
+
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		bool		isnull;
+		Datum		schedule = SPI_getbinval(tt->vals[i], tt->tupdesc, 9, &isnull);
+		int			kind;
+
+		if (isnull)
+			continue;
+		kind = DatumGetInt32(SPI_getbinval(tt->vals[i], tt->tupdesc, 1, &isnull));
+		if (kind != KIND_FIRED && kind != KIND_DELIVERED)
+			continue;
+		if (occ[i] && occ[i]->name)
+			names[i] = occ[i]->name;
+		else
+		{
+			ids[n] = DatumGetInt64(schedule);
+			rows[n++] = i;
+		}
+	}
+	if (n == 0)
+		return names;
+	found = palloc(sizeof(char *) * n);
+	sj_schedule_names(ids, n, found);
+	for (int k = 0; k < n; k++)
+		names[rows[k]] = found[k];
+	return names;
+}
+
+/*
  * Count a row of the firing statement (0.4.0) that finished its job in
  * stats: fired on a plain channel, a dead letter (its channel in payload,
  * its first delivery in the deadline column), expired.  A delivery on an
@@ -307,6 +348,7 @@ fire_batch(int limit, TimestampTz due, TimestampTz floor)
 	SPITupleTable *tt;
 	uint64		nrows;
 	SjOccurrence **occ = NULL;
+	char	  **names = NULL;
 	bool		ack;
 	bool		sched;
 	int			c;
@@ -346,7 +388,10 @@ fire_batch(int limit, TimestampTz due, TimestampTz floor)
 	tt = SPI_tuptable;
 	nrows = SPI_processed;
 	if (sched)
+	{
 		occ = advance_fired_schedules(tt, nrows, due);
+		names = schedule_names(tt, nrows, occ);
+	}
 
 	initStringInfo(&env);
 	for (uint64 n = 0; n < nrows; n++)
@@ -395,7 +440,7 @@ fire_batch(int limit, TimestampTz due, TimestampTz floor)
 			redelivery = Min(redelivery, deadline);
 		}
 		/* an occurrence of a schedule that still exists: its name */
-		schedule = sched ? SPI_getvalue(tup, desc, 11) : NULL;
+		schedule = sched ? names[n] : NULL;
 		if (schedule)
 			sj_build_occurrence_envelope(&env, id, job_key, run_at, delivery,
 										 deadline, schedule,

@@ -124,11 +124,13 @@ static const char *const rules_sql[3] = {
 };
 
 /*
- * Apply the changes: insert each next occurrence as a job (run_at its
- * nominal instant) and point its schedule at it, and count.  Arrays of the
- * SjChange fields, in order.  Each new job takes its id in u, so that
- * nothing joins the inserted rows (whose count a generic plan cannot know),
- * and each rule is found by its key, per row.
+ * Apply the changes: count, point each schedule at its next occurrence, and
+ * insert that as a job (run_at its nominal instant) with the target the
+ * UPDATE returns, so that each rule is looked up once.  Arrays of the
+ * SjChange fields, in order, at most one per schedule (an UPDATE changes a
+ * row once, whichever of two rows of u it joins).  Each new job takes its
+ * id in u, so that nothing joins the inserted rows (whose count a generic
+ * plan cannot know).
  */
 static const char *const apply_sql =
 "WITH u AS MATERIALIZED (SELECT u.*, CASE WHEN u.next_at IS NOT NULL THEN "
@@ -140,23 +142,22 @@ static const char *const apply_sql =
 "    pg_catalog.unnest($8::pg_catalog.timestamptz[]), pg_catalog.unnest($9::pg_catalog.timestamptz[]), "
 "    pg_catalog.unnest($10::pg_catalog.text[])) "
 "  AS u(id, move, next_at, expires_at, runs, skipped, state, last_at, finished_at, error)), "
-"ins AS (INSERT INTO scheduled_jobs.jobs (id, run_at, channel, procedure, command, payload, "
+"r AS (UPDATE scheduled_jobs.schedule_rules r SET "
+"    job_id = CASE WHEN u.move THEN u.new_job ELSE r.job_id END, "
+"    next_at = CASE WHEN u.move THEN u.next_at ELSE r.next_at END, "
+"    runs = r.runs OPERATOR(pg_catalog.+) u.runs, "
+"    skipped = r.skipped OPERATOR(pg_catalog.+) u.skipped, "
+"    last_at = COALESCE(u.last_at, r.last_at), last_state = COALESCE(u.state, r.last_state), "
+"    last_finished_at = COALESCE(u.finished_at, r.last_finished_at), "
+"    last_error = COALESCE(u.error, r.last_error) "
+"  FROM u WHERE r.id OPERATOR(pg_catalog.=) u.id "
+"  RETURNING r.id, r.channel, r.procedure, r.command, r.payload, r.max_attempts, "
+"    r.timeout_ms, r.owner, u.new_job, u.next_at, u.expires_at) "
+"INSERT INTO scheduled_jobs.jobs (id, run_at, channel, procedure, command, payload, "
 "    max_attempts, timeout_ms, owner, schedule_id, occurrence_at, expires_at) "
-"  OVERRIDING SYSTEM VALUE "
-"  SELECT u.new_job, u.next_at, r.channel, r.procedure, r.command, r.payload, r.max_attempts, "
-"    r.timeout_ms, r.owner, r.id, u.next_at, u.expires_at "
-"  FROM u CROSS JOIN LATERAL (SELECT * FROM scheduled_jobs.schedule_rules r "
-"    WHERE r.id OPERATOR(pg_catalog.=) u.id) r "
-"  WHERE u.new_job IS NOT NULL) "
-"UPDATE scheduled_jobs.schedule_rules r SET "
-"  job_id = CASE WHEN u.move THEN u.new_job ELSE r.job_id END, "
-"  next_at = CASE WHEN u.move THEN u.next_at ELSE r.next_at END, "
-"  runs = r.runs OPERATOR(pg_catalog.+) u.runs, "
-"  skipped = r.skipped OPERATOR(pg_catalog.+) u.skipped, "
-"  last_at = COALESCE(u.last_at, r.last_at), last_state = COALESCE(u.state, r.last_state), "
-"  last_finished_at = COALESCE(u.finished_at, r.last_finished_at), "
-"  last_error = COALESCE(u.error, r.last_error) "
-"FROM u WHERE r.id OPERATOR(pg_catalog.=) u.id";
+"OVERRIDING SYSTEM VALUE "
+"SELECT new_job, next_at, channel, procedure, command, payload, max_attempts, timeout_ms, "
+"  owner, id, next_at, expires_at FROM r WHERE new_job IS NOT NULL";
 
 /*
  * The due occurrences of concurrent schedules ($1 now) whose next one is not
@@ -546,19 +547,66 @@ read_rules(const int64 *ids, int n, RulesLocking how)
 	return set;
 }
 
+/* The index in set of the rule of schedule id (set is in id order), or -1. */
+static int
+find_rule(const RuleSet *set, int64 id)
+{
+	int			lo = 0;
+	int			hi = set->n - 1;
+
+	while (lo <= hi)
+	{
+		int			mid = lo + (hi - lo) / 2;
+
+		if (set->rules[mid]->id == id)
+			return mid;
+		if (set->rules[mid]->id < id)
+			lo = mid + 1;
+		else
+			hi = mid - 1;
+	}
+	return -1;
+}
+
+/*
+ * Fold change src into dst, an earlier change of the same schedule in the
+ * same call (two runs of a concurrent schedule ending in one group): the
+ * counts add up, what src sets replaces what dst had.
+ */
+static void
+merge_change(SjChange *dst, const SjChange *src)
+{
+	dst->runs += src->runs;
+	dst->skipped += src->skipped;
+	if (src->move)
+	{
+		dst->move = true;
+		dst->next_at = src->next_at;
+		dst->expires_at = src->expires_at;
+	}
+	if (src->state)
+		dst->state = src->state;
+	if (src->last_at)
+		dst->last_at = src->last_at;
+	if (src->finished_at)
+		dst->finished_at = src->finished_at;
+	if (src->error)
+		dst->error = src->error;
+}
+
 /*
  * sj_advance_schedules
  *		The occurrences occ[0..n) fired, finished, expired or were cancelled
  *		in the current transaction: materialise the next occurrence of each
  *		schedule whose job_id names it, by its policies.  Sets each one's
- *		missed.  Inside a
- *		transaction; SPI connections of its own.
+ *		missed.  Inside a transaction; SPI connections of its own.
  */
 void
 sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 {
 	int64	   *ids = palloc(sizeof(int64) * n);
 	SjChange   *changes = palloc(sizeof(SjChange) * n);
+	int		   *change_of;		/* by rule: its change in changes, or -1 */
 	int			nchanges = 0;
 	RuleSet		set;
 	TimestampTz now = sj_now();
@@ -566,17 +614,20 @@ sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 	for (int i = 0; i < n; i++)
 		ids[i] = occ[i].schedule_id;
 	set = read_rules(ids, n, wait ? RULES_LOCK : RULES_SKIP_LOCKED);
+	change_of = palloc(sizeof(int) * Max(set.n, 1));
+	for (int k = 0; k < set.n; k++)
+		change_of[k] = -1;
 
 	for (int i = 0; i < n; i++)
 	{
 		SjOccurrence *o = &occ[i];
-		SjRule	   *r = NULL;
+		int			k = find_rule(&set, o->schedule_id);
+		SjRule	   *r;
+		SjChange	c;
 
 		o->missed = 0;
-		for (int k = 0; k < set.n; k++)
-			if (set.rules[k]->id == o->schedule_id)
-				r = set.rules[k];
-		if (r == NULL)
+		o->name = k < 0 ? NULL : set.rules[k]->name;
+		if (k < 0)
 		{
 			/*
 			 * Gone, or held by another transaction: then, if this occurrence
@@ -587,6 +638,7 @@ sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 				sj_repair_schedules_at_commit();
 			continue;
 		}
+		r = set.rules[k];
 		if (r->job_id != o->job_id)
 		{
 			/*
@@ -595,35 +647,59 @@ sj_advance_schedules(SjOccurrence *occ, int n, bool wait)
 			 * concurrent schedule's run that was counted when it came due.
 			 * Record how it ended, nothing more.
 			 */
-			if (o->event == SJ_OCC_SUCCEEDED || o->event == SJ_OCC_FAILED)
+			if (o->event != SJ_OCC_SUCCEEDED && o->event != SJ_OCC_FAILED)
+				continue;
+			memset(&c, 0, sizeof(c));
+			c.id = r->id;
+			c.state = event_state(o->event);
+			c.finished_at = now;
+			if (o->event == SJ_OCC_FAILED)
+				c.error = o->error ? o->error : "";
+			if (r->overlap == 'c')
 			{
-				SjChange   *c = &changes[nchanges++];
-
-				memset(c, 0, sizeof(*c));
-				c->id = r->id;
-				c->state = event_state(o->event);
-				c->finished_at = now;
-				if (o->event == SJ_OCC_FAILED)
-					c->error = o->error ? o->error : "";
-				if (r->overlap == 'c')
-				{
-					/* counted when it came due; a pending one may now run */
-					sj_wake_scheduler_any_at_commit();
-				}
-				else
-				{
-					c->runs = 1;
-					c->last_at = o->occurrence_at;
-				}
+				/* counted when it came due; a pending one may now run */
+				sj_wake_scheduler_any_at_commit();
 			}
-			continue;
+			else
+			{
+				c.runs = 1;
+				c.last_at = o->occurrence_at;
+			}
 		}
-		decide(r, o, now, &changes[nchanges++]);
-		/* it names the next one now: a second occurrence in occ is stale */
-		r->job_id = -1;
+		else
+		{
+			decide(r, o, now, &c);
+			/* it names the next one now: a second occurrence in occ is stale */
+			r->job_id = -1;
+		}
+		if (change_of[k] < 0)
+		{
+			change_of[k] = nchanges;
+			changes[nchanges++] = c;
+		}
+		else
+			merge_change(&changes[change_of[k]], &c);
 	}
 	if (nchanges > 0)
 		apply_changes(changes, nchanges);
+}
+
+/*
+ * sj_schedule_names
+ *		The names of the schedules ids[0..n) into names, NULL for one that is
+ *		gone, in the current memory context.
+ */
+void
+sj_schedule_names(const int64 *ids, int n, char **names)
+{
+	RuleSet		set = read_rules(ids, n, RULES_UNLOCKED);
+
+	for (int i = 0; i < n; i++)
+	{
+		int			k = find_rule(&set, ids[i]);
+
+		names[i] = k < 0 ? NULL : set.rules[k]->name;
+	}
 }
 
 /*

@@ -34,9 +34,12 @@ typedef struct SjOccurrence
 	/* out */
 	int64		missed;			/* SJ_OCC_FIRED: occurrences missed before it
 								 * that it stands for (catch_up latest) */
+	char	   *name;			/* its schedule's name, NULL if its rule was
+								 * not read (gone, held by another) */
 } SjOccurrence;
 
 extern void sj_advance_schedules(SjOccurrence *occ, int n, bool wait);
+extern void sj_schedule_names(const int64 *ids, int n, char **names);
 extern bool sj_start_schedule(int64 schedule_id, TimestampTz after,
 							  TimestampTz skipped_since, bool wait);
 extern int	sj_start_concurrent_occurrences(void);
