@@ -19,10 +19,11 @@
  * job_stats refuses are dropped with a warning instead of failing the
  * commit of the jobs (write_session_rows).  The workers keep theirs in
  * memory and write them in a transaction of their own at most a second
- * later (sj_stats_flush_at), and when they exit (stats_exit), so that
+ * later (sj_stats_flush_at; the scheduler, while it fires a backlog, up to
+ * SJ_BACKLOG_DEFER_MS later), and when they exit (stats_exit), so that
  * statistics add no statement and no row lock to a firing transaction, the
  * lag of a job least of all; they never wait for a lock on job_stats
- * (lock_job_stats).  A crash of the server loses that second of the
+ * (lock_job_stats).  A crash of the server loses those seconds of the
  * workers' counts (job_history keeps every job).
  *
  * The scheduler folds the 10-second rows into minute rows once their minute
