@@ -60,9 +60,13 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
  */
 #define JOB_OUT "j.id, j.attempts, j.job_key, j.due_at, j.run_at, j.payload, " \
 	"j.lease_until"
-/* and from 0.4.0 on: the name of its schedule, its occurrence, its schedule */
-#define JOB_OUT_0_4 JOB_OUT ", (SELECT r.name FROM scheduled_jobs.schedule_rules r " \
-	"  WHERE r.id OPERATOR(pg_catalog.=) j.schedule_id), j.occurrence_at, j.schedule_id"
+/*
+ * and from 0.4.0 on: the name of its schedule (looked up only for an
+ * occurrence), its occurrence, its schedule
+ */
+#define JOB_OUT_0_4 JOB_OUT ", CASE WHEN j.schedule_id IS NOT NULL THEN " \
+	"(SELECT r.name FROM scheduled_jobs.schedule_rules r " \
+	"  WHERE r.id OPERATOR(pg_catalog.=) j.schedule_id) END, j.occurrence_at, j.schedule_id"
 
 /*
  * The in-flight test of a job found by its id.  Written so that no partial
