@@ -149,10 +149,32 @@ CREATE TABLE scheduled_jobs.schedule_rules (
 	CONSTRAINT schedule_rules_overlap CHECK
 		(overlap OPERATOR(pg_catalog.=) ANY (ARRAY['wait', 'skip', 'concurrent']::text[]))
 );
--- delivered jobs nobody holds, for claim() (0.4.0): an empty claim is one
--- probe, however many jobs consumers hold
+-- Jobs in flight (0.4.0), in two indexes by whether a consumer holds them:
+-- firing a job on an acknowledged channel enters jobs_unleased alone
+-- besides jobs_pkey and jobs_notify_run_at (it entered two with 0.3.0's
+-- jobs_in_flight, of all jobs in flight), and an empty claim() is one
+-- probe, however many jobs consumers hold.  unacknowledged() and the
+-- channels view read both.
+DROP INDEX scheduled_jobs.jobs_in_flight;
 CREATE INDEX jobs_unleased ON scheduled_jobs.jobs (channel, due_at)
 	WHERE due_at IS NOT NULL AND lease_until IS NULL;
+CREATE INDEX jobs_leased ON scheduled_jobs.jobs (channel, due_at)
+	WHERE due_at IS NOT NULL AND lease_until IS NOT NULL;
+COMMENT ON INDEX scheduled_jobs.jobs_unleased IS 'jobs in flight that no consumer holds, for claim()';
+COMMENT ON INDEX scheduled_jobs.jobs_leased IS 'jobs in flight that a consumer holds';
+-- (in_flight counts both: no index holds due_at IS NOT NULL alone now)
+CREATE OR REPLACE VIEW scheduled_jobs.channels AS
+SELECT s.channel, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, s.configured_at,
+	(SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs j
+	 WHERE j.channel OPERATOR(pg_catalog.=) s.channel AND j.due_at IS NOT NULL AND j.lease_until IS NULL)
+	OPERATOR(pg_catalog.+) (SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs j
+	 WHERE j.channel OPERATOR(pg_catalog.=) s.channel AND j.due_at IS NOT NULL AND j.lease_until IS NOT NULL)
+	AS in_flight,
+	(SELECT pg_catalog.count(*) FROM scheduled_jobs.job_history h
+	 WHERE h.channel OPERATOR(pg_catalog.=) s.channel AND h.state OPERATOR(pg_catalog.=) 'dead') AS dead_letters,
+	(SELECT pg_catalog.array_agg(g.consumer ORDER BY g.consumer::pg_catalog.text) FROM scheduled_jobs.channel_grants g
+	 WHERE g.channel OPERATOR(pg_catalog.=) s.channel) AS consumers
+FROM scheduled_jobs.channel_settings s;
 CREATE INDEX jobs_schedule_id ON scheduled_jobs.jobs (schedule_id)
 	WHERE schedule_id IS NOT NULL;
 -- No index holds a column that firing changes (job_id, next_at, the

@@ -70,10 +70,10 @@ PG_FUNCTION_INFO_V1(sj_unacknowledged);
 
 /*
  * The in-flight test of a job found by its id.  Written so that no partial
- * index on due_at (jobs_in_flight) matches it: the plan must probe jobs_pkey
- * with the ids, even if it was made while the statistics said that no job
- * is in flight (then a scan of jobs_in_flight, filtered by the ids, looks
- * cheaper, and costs every job in flight times every id).
+ * index on due_at (0.3.0's jobs_in_flight) matches it: the plan must probe
+ * jobs_pkey with the ids, even if it was made while the statistics said
+ * that no job is in flight (then a scan of jobs_in_flight, filtered by the
+ * ids, looks cheaper, and costs every job in flight times every id).
  */
 #define IN_FLIGHT "pg_catalog.num_nulls(j.due_at) OPERATOR(pg_catalog.=) 0"
 
@@ -127,9 +127,9 @@ static const char *const ack_many_sql[2] = {
  * $1 channel, $2 caller, $3 max_jobs: first the delivered jobs of the
  * channel that nobody holds and that have deliveries left (the scheduler
  * makes the others dead letters), in due order.  Only those nobody holds:
- * so that the statement can be one probe of an index of them (the index
- * jobs_in_flight, filtered, until there is one), not a walk over every job
- * consumers hold ...
+ * so that the statement can be one probe of an index of them
+ * (jobs_unleased; with 0.3.0's tables, jobs_in_flight, filtered), not a
+ * walk over every job consumers hold ...
  */
 #define UNLEASED_JOBS \
 "SELECT j.id FROM scheduled_jobs.jobs j " \
@@ -174,13 +174,20 @@ static const char *const hold_sql =
 "WHERE j.id OPERATOR(pg_catalog.=) $1 AND " IN_FLIGHT
 "  AND j.attempts OPERATOR(pg_catalog.=) $3" MAY_ACT " RETURNING j.id";
 
-/* $1 channel, $2 caller, $3 max_jobs: delivered, unacknowledged */
-#define UNACKNOWLEDGED_SQL(out) \
+/*
+ * $1 channel, $2 caller, $3 max_jobs: delivered, unacknowledged, in due
+ * order; from 0.4.0 on, those nobody holds and those held, each from its
+ * index (jobs_unleased, jobs_leased), merged.
+ */
+#define UNACKNOWLEDGED_SQL(out, held) \
 "SELECT " out " FROM scheduled_jobs.jobs j " \
-"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" MAY_ACT \
+"WHERE j.channel OPERATOR(pg_catalog.=) $1 AND j.due_at IS NOT NULL" held MAY_ACT \
 " ORDER BY j.due_at LIMIT $3"
 static const char *const unacknowledged_sql[2] = {
-	UNACKNOWLEDGED_SQL(JOB_OUT), UNACKNOWLEDGED_SQL(JOB_OUT_0_4)
+	UNACKNOWLEDGED_SQL(JOB_OUT, ""),
+	"SELECT * FROM ((" UNACKNOWLEDGED_SQL(JOB_OUT_0_4, " AND j.lease_until IS NULL") ") "
+	"UNION ALL (" UNACKNOWLEDGED_SQL(JOB_OUT_0_4, " AND j.lease_until IS NOT NULL") ")) u "
+	"ORDER BY 4 LIMIT $3"
 };
 
 /* whether $1 is an acknowledged channel */

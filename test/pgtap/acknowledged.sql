@@ -21,7 +21,7 @@ BEGIN
 	END LOOP;
 END $$;
 
-SELECT plan(33);
+SELECT plan(38);
 
 CREATE ROLE sj_ak_app NOLOGIN;
 CREATE ROLE sj_ak_mailer NOLOGIN;
@@ -165,10 +165,29 @@ SELECT is((SELECT count(*) FROM scheduled_jobs.claim('sj_ak', 10) WHERE id = :j8
 	'rescheduled an hour ahead: not claimable now');
 RESET ROLE;
 
+-- 10. unacknowledged() and the channels view count the jobs in flight that
+-- consumers hold and those nobody holds (two indexes), in due order
+SELECT scheduled_jobs.configure_channel('sj_ak_mix', '1 hour') AS c \gset
+SELECT array_agg(scheduled_jobs.schedule_job(now() - g * interval '1 second', channel => 'sj_ak_mix')
+	ORDER BY g DESC) AS mix FROM generate_series(1, 4) g \gset
+SELECT ok(pg_temp.sj_wait($$(SELECT count(*) FROM scheduled_jobs.jobs
+		WHERE channel = 'sj_ak_mix' AND attempts = 1) = 4$$, 5),
+	'four jobs in flight');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM scheduled_jobs.claim('sj_ak_mix', 2)),
+	(SELECT array_agg(x ORDER BY x) FROM unnest((:'mix'::bigint[])[1:2]) x),
+	'the two due first are claimed');
+SELECT is((SELECT array_agg(id) FROM scheduled_jobs.unacknowledged('sj_ak_mix', 3)), (:'mix'::bigint[])[1:3],
+	'unacknowledged() lists held and unheld jobs, in due order, up to max_jobs');
+SELECT is((SELECT array_agg(id) FROM scheduled_jobs.unacknowledged('sj_ak_mix')), :'mix'::bigint[],
+	'all four');
+SELECT is((SELECT in_flight FROM scheduled_jobs.channels WHERE channel = 'sj_ak_mix'), 4::bigint,
+	'the channels view counts both');
+
 -- clean up
 SELECT count(scheduled_jobs.cancel_job(id)) AS cancelled FROM scheduled_jobs.jobs WHERE channel LIKE 'sj\_ak%' \gset
 DELETE FROM scheduled_jobs.job_history WHERE channel LIKE 'sj\_ak%';
 SELECT scheduled_jobs.unconfigure_channel('sj_ak') AS u \gset
+SELECT scheduled_jobs.unconfigure_channel('sj_ak_mix') AS u \gset
 SELECT scheduled_jobs.revoke_channel('sj_ak', 'sj_ak_mailer') AS r \gset
 DROP SCHEMA sj_ak CASCADE;
 REVOKE EXECUTE ON ALL FUNCTIONS IN SCHEMA scheduled_jobs FROM sj_ak_app, sj_ak_mailer, sj_ak_other;
