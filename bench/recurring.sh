@@ -346,6 +346,26 @@ log "recurring: bursts n|p50|p99|max|min|drain $OCCB; $PER_MIN; skipped $MISSED;
 log "recurring: limit (after): $N one-off NOTIFY jobs due at one instant (between two minutes of the schedules)"
 oneoff_burst 2; ONEB2=$ONEB; ONEB2_PGSS=$ONEB_PGSS
 
+# The floor of materialising: the INSERTs of the next occurrences alone, no
+# rule read or written, $N rows shaped as occurrence.c's apply_sql writes
+# them, into a copy of jobs with all its indexes, one statement per batch of
+# 1000 (the scheduler's batch_size), as the firing writes them, prepared.
+log "recurring: the floor of materialising: $N occurrence rows INSERTed into a copy of jobs, 1000 per statement"
+q "DROP TABLE IF EXISTS bench.jobs_copy; CREATE TABLE bench.jobs_copy (LIKE scheduled_jobs.jobs INCLUDING ALL)" >/dev/null \
+	|| die "jobs_copy"
+{
+	echo "PREPARE floor_ins (int8) AS INSERT INTO bench.jobs_copy (id, run_at, channel, payload, max_attempts,
+		owner, schedule_id, occurrence_at)
+	OVERRIDING SYSTEM VALUE SELECT g, now() + interval '1 minute', 'burst', '{}', 3, 10, g, now() + interval '1 minute'
+	FROM generate_series(\$1 * 1000 + 1, \$1 * 1000 + 1000) g;"
+	echo '\timing on'
+	for ((k = 0; k < N / 1000; k++)); do echo "EXECUTE floor_ins($k);"; done
+} >"$W/floor.sql"
+FLOOR_MS=$(psql -X -q -At -v ON_ERROR_STOP=1 -d "$DB" -f "$W/floor.sql" |
+	sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | awk '{ s += $1 } END { printf "%.1f", s }')
+[ -n "$FLOOR_MS" ] || die "the floor of materialising"
+q "DROP TABLE bench.jobs_copy" >/dev/null
+
 # rows of part 2
 b() { echo "$1" | cut -d'|' -f"$2"; }
 LIM_P50=$(mean "$(b "$ONEB1" 2)" "$(b "$ONEB2" 2)")
@@ -374,6 +394,12 @@ if [ "$PGSS" = 1 ]; then
 		"fire $(fmt "$(mean "$f1_ms" "$f2_ms")") per $N (occurrences: $(fmt "$(calc "$f_ms / $BURSTS")"))" \
 		"$(ratio "$(calc "($f_ms + $l_ms + $a_ms) / $BURSTS")" "$(mean "$f1_ms" "$f2_ms")")" \
 		"materialising ≤ 20% of the firing (its statements found)" "$(verdict "$share <= 0.2 && $l_ms > 0 && $a_ms > 0")"
+	fire1=$(mean "$f1_ms" "$f2_ms")
+	bench_row_raw "recurring: the floor of materialising $N occurrences" \
+		"ms of their INSERTs alone, no rule read or written, into a copy of jobs with its indexes, 1000 per statement; share = floor / (fire + floor) (limit: fire_sql_0_4 ms per $N, one-off bursts)" \
+		"$(fmt "$FLOOR_MS") ms, share $(calc "$FLOOR_MS / ($fire1 + $FLOOR_MS) * 100" | awk '{ printf "%.1f%%", $1 }')" \
+		"$(fmt "$fire1") ms" "$(ratio "$FLOOR_MS" "$fire1")" \
+		"information: what materialising costs at the least" "-"
 fi
 
 # the samples of parts 1 and 2, for the plots
