@@ -570,8 +570,9 @@ find_rule(const RuleSet *set, int64 id)
 
 /*
  * Fold change src into dst, an earlier change of the same schedule in the
- * same call (two runs of a concurrent schedule ending in one group): the
- * counts add up, what src sets replaces what dst had.
+ * same call: the counts add up, what src sets replaces what dst had.  (No
+ * caller passes two occurrences of one schedule today; apply_sql would
+ * drop one of their rows at random, and the next job with it.)
  */
 static void
 merge_change(SjChange *dst, const SjChange *src)
@@ -794,8 +795,25 @@ sj_start_concurrent_occurrences(void)
 	return set.n;
 }
 
-/* Schedules that wait for no pending occurrence (and are not paused). */
+/*
+ * Schedules (not paused) whose occurrence is gone, or delivered on an
+ * acknowledged channel and still in flight, without a next one: the
+ * transaction that moved it could not lock the rule.  Whether it was in
+ * flight, and when it was first delivered.
+ */
 static SPIPlanPtr stalled_plan = NULL;
+static const char *const stalled_sql =
+"SELECT r.id, r.job_id, r.next_at, j.id IS NOT NULL, j.first_delivered_at "
+"FROM scheduled_jobs.schedule_rules r "
+"  LEFT JOIN scheduled_jobs.jobs j ON j.id OPERATOR(pg_catalog.=) r.job_id "
+"WHERE r.paused_at IS NULL AND r.next_at IS NOT NULL "
+"  AND (j.id IS NULL OR j.due_at IS NOT NULL)";
+
+/* How that occurrence ended, from job_history: state, finished_at, last_error. */
+static SPIPlanPtr ended_plan = NULL;
+static const char *const ended_sql =
+"SELECT h.state, h.finished_at, h.last_error FROM scheduled_jobs.job_history h "
+"WHERE h.id OPERATOR(pg_catalog.=) $1";
 
 /* A schedule to repair: its id, the job it waits for, and its instant. */
 typedef struct Stalled
@@ -803,6 +821,8 @@ typedef struct Stalled
 	int64		id;
 	int64		job_id;
 	TimestampTz next_at;
+	bool		in_flight;		/* delivered, not acknowledged yet */
+	TimestampTz delivered_at;
 } Stalled;
 
 static void
@@ -823,16 +843,82 @@ collect_stalled(void *arg)
 		d = SPI_getbinval(tup, desc, 2, &isnull);
 		st->job_id = isnull ? 0 : DatumGetInt64(d);
 		st->next_at = DatumGetTimestampTz(SPI_getbinval(tup, desc, 3, &isnull));
+		st->in_flight = DatumGetBool(SPI_getbinval(tup, desc, 4, &isnull));
+		d = SPI_getbinval(tup, desc, 5, &isnull);
+		st->delivered_at = isnull ? 0 : DatumGetTimestampTz(d);
 		*list = lappend(*list, st);
 	}
 	MemoryContextSwitchTo(old);
 }
 
+/* The end of a stalled schedule's occurrence, as job_history has it. */
+typedef struct Ended
+{
+	bool		found;
+	char	   *state;
+	TimestampTz finished_at;
+	char	   *error;
+} Ended;
+
+static void
+collect_ended(void *arg)
+{
+	Ended	   *e = arg;
+	bool		isnull;
+	Datum		d;
+
+	if (SPI_processed == 0)
+		return;
+	e->found = true;
+	e->state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
+	e->finished_at = isnull ? 0 : DatumGetTimestampTz(d);
+	e->error = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+}
+
 /*
- * Repair one schedule: its occurrence at next_at is gone (it ran and its
- * rule was held then, or it was lost); the next one follows from it by the
- * catch_up policy, as after an occurrence that fired now.  False if another
- * transaction holds the rule; nothing if someone advanced it meanwhile.
+ * Count the occurrence of a stalled schedule into c: a run if it was
+ * delivered (in flight now) or ended as a run in job_history (last_at its
+ * instant, last_state its state there), else skipped (it expired, or it
+ * is gone without a trace).
+ */
+static void
+count_stalled_occurrence(const Stalled *st, SjChange *c)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(st->job_id)};
+	Ended		e = {false, NULL, 0, NULL};
+
+	if (st->in_flight)
+	{
+		e.found = true;
+		e.state = "notified";
+		e.finished_at = st->delivered_at;
+	}
+	else
+		sj_owner_execute(&ended_plan, ended_sql, 1, argtypes, values, NULL, 1,
+						 collect_ended, &e);
+	if (!e.found || strcmp(e.state, "expired") == 0 ||
+		strcmp(e.state, "cancelled") == 0)
+	{
+		c->skipped += 1;
+		return;
+	}
+	c->runs = 1;
+	c->last_at = st->next_at;
+	c->state = e.state;
+	c->finished_at = e.finished_at;
+	if (strcmp(e.state, "failed") == 0)
+		c->error = e.error ? e.error : "";
+}
+
+/*
+ * Repair one schedule: its occurrence at next_at left the pending jobs (it
+ * ran and its rule was held then, or it was lost) or was delivered without
+ * its schedule going on; it is counted (count_stalled_occurrence), and the
+ * next one follows from it by the catch_up policy, as after an occurrence
+ * that fired now.  False if another transaction holds the rule; nothing if
+ * someone advanced it meanwhile.
  */
 static bool
 repair_schedule(const Stalled *st, TimestampTz now)
@@ -851,6 +937,7 @@ repair_schedule(const Stalled *st, TimestampTz now)
 	memset(&c, 0, sizeof(c));
 	c.id = r->id;
 	c.move = true;
+	count_stalled_occurrence(st, &c);
 	next = next_by_catch_up(r, st->next_at, now, r->catch_up_limit, &c.skipped,
 							&missed);
 	if (!TIMESTAMP_IS_NOEND(next))
@@ -870,10 +957,12 @@ repair_schedule(const Stalled *st, TimestampTz now)
  *		A schedule whose pending occurrence is gone without a next one (a
  *		worker found its rule held by another transaction, a command run
  *		outside a transaction block whose executor died before it recorded
- *		its end, a TRUNCATE of the jobs) goes on by its catch_up policy, as
- *		if that occurrence had fired now.  Run by the scheduler when it
- *		starts and when a worker asked for it.  Returns false if a rule was
- *		held by another transaction (try again later).  Inside a transaction.
+ *		its end, a TRUNCATE of the jobs), or was delivered on an
+ *		acknowledged channel while its rule was held, goes on by its
+ *		catch_up policy, as if that occurrence had fired now.  Run by the
+ *		scheduler when it starts and when a worker asked for it.  Returns
+ *		false if a rule was held by another transaction (try again later).
+ *		Inside a transaction.
  */
 bool
 sj_repair_schedules(void)
@@ -883,11 +972,8 @@ sj_repair_schedules(void)
 	TimestampTz now = sj_now();
 	bool		complete = true;
 
-	sj_owner_execute(&stalled_plan,
-					 "SELECT r.id, r.job_id, r.next_at FROM scheduled_jobs.schedule_rules r "
-					 "WHERE r.paused_at IS NULL AND r.next_at IS NOT NULL AND NOT EXISTS "
-					 "  (SELECT FROM scheduled_jobs.jobs j WHERE j.id OPERATOR(pg_catalog.=) r.job_id)",
-					 0, NULL, NULL, NULL, 0, collect_stalled, &stalled);
+	sj_owner_execute(&stalled_plan, stalled_sql, 0, NULL, NULL, NULL, 0,
+					 collect_stalled, &stalled);
 	foreach(lc, stalled)
 	{
 		if (!repair_schedule(lfirst(lc), now))

@@ -9,7 +9,7 @@ SELECT count(scheduled_jobs.drop_schedule(name)) AS d FROM scheduled_jobs.schedu
 DROP SCHEMA IF EXISTS sj_sched CASCADE;
 \set QUIET 1
 
-SELECT plan(34);
+SELECT plan(39);
 
 CREATE SCHEMA sj_sched;
 CREATE TABLE sj_sched.runs (schedule text, envelope jsonb, started timestamptz, ended timestamptz);
@@ -112,8 +112,38 @@ SELECT dblink_disconnect('tap_s_hold') AS d \gset
 SELECT ok(pg_temp.sj_wait(format($$(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s) = 1
 		AND (SELECT runs FROM scheduled_jobs.schedule_rules WHERE id = %s) >= 2$$, :held_id, :held_id), 5),
 	'and the held schedule goes on once it is released');
+SELECT is((SELECT runs FROM scheduled_jobs.schedule_rules WHERE id = :held_id),
+	(SELECT count(*) FROM scheduled_jobs.job_history WHERE schedule_id = :held_id),
+	'the occurrence that fired while its rule was held counts as a run');
 SELECT scheduled_jobs.drop_schedule('tap_s_held') AS d \gset
 DELETE FROM scheduled_jobs.job_history WHERE job_key = 'tap_s_other';
+
+-- an acknowledged channel: an occurrence delivered while its rule is held
+-- stays in flight, and the schedule goes on once the rule is released
+SELECT scheduled_jobs.configure_channel('tap_s_ackheld', '1 hour') AS c \gset
+SELECT scheduled_jobs.create_schedule('tap_s_ackheld', every => '200 ms', channel => 'tap_s_ackheld') AS ah_id \gset
+SELECT ok(pg_temp.sj_wait(format('(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s AND due_at IS NOT NULL) >= 1',
+		:ah_id), 5),
+	'acknowledged: an occurrence in flight');
+SELECT dblink_connect('tap_s_hold', format('dbname=%s port=%s', current_database(), current_setting('port'))) AS c \gset
+SELECT dblink_exec('tap_s_hold', 'BEGIN') AS b \gset
+SELECT r AS h FROM dblink('tap_s_hold', $$SELECT scheduled_jobs.resume_schedule('tap_s_ackheld')$$) AS t(r boolean) \gset
+SELECT ok(pg_temp.sj_wait(format('(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s AND due_at IS NULL) = 0',
+		:ah_id), 5),
+	'the next one is delivered while another transaction holds the rule');
+SELECT count(*) AS in_flight FROM scheduled_jobs.jobs WHERE schedule_id = :ah_id \gset
+SELECT dblink_exec('tap_s_hold', 'COMMIT') AS e \gset
+SELECT dblink_disconnect('tap_s_hold') AS d \gset
+SELECT ok(pg_temp.sj_wait(format('(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = %s AND due_at IS NOT NULL) > %s',
+		:ah_id, :in_flight), 5),
+	'released: the schedule goes on while that occurrence is still in flight');
+SELECT is((SELECT runs FROM scheduled_jobs.schedule_rules WHERE id = :ah_id),
+	(SELECT count(*) FROM scheduled_jobs.jobs WHERE schedule_id = :ah_id AND due_at IS NOT NULL),
+	'each delivered occurrence counts as a run');
+SELECT scheduled_jobs.drop_schedule('tap_s_ackheld') AS d \gset
+SELECT count(scheduled_jobs.cancel_job(id)) AS c FROM scheduled_jobs.jobs WHERE channel = 'tap_s_ackheld' \gset
+DELETE FROM scheduled_jobs.job_history WHERE channel = 'tap_s_ackheld';
+SELECT scheduled_jobs.unconfigure_channel('tap_s_ackheld') AS u \gset
 
 -- an acknowledged channel, its occurrence claimed before the scheduler sends it
 SELECT scheduled_jobs.configure_channel('tap_s_ack', '1 minute') AS c \gset
