@@ -187,7 +187,7 @@ static const char *const unacknowledged_sql[2] = {
 	UNACKNOWLEDGED_SQL(JOB_OUT, ""),
 	"SELECT * FROM ((" UNACKNOWLEDGED_SQL(JOB_OUT_0_4, " AND j.lease_until IS NULL") ") "
 	"UNION ALL (" UNACKNOWLEDGED_SQL(JOB_OUT_0_4, " AND j.lease_until IS NOT NULL") ")) u "
-	"ORDER BY 4 LIMIT $3"
+	"ORDER BY u.due_at LIMIT $3"
 };
 
 /* whether $1 is an acknowledged channel */
