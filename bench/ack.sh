@@ -5,7 +5,8 @@
 #     scheduled while paused, timed from unpausing until a listener got them
 #     all.  Goal: >= 0.8x the plain-channel rate, in the same run.
 #  2. Consumers: 4 pgbench clients claim and ack the in-flight jobs, in
-#     batches of 1 and of 100, one transaction per batch.  Limit: the same
+#     batches of 1 and of 100 (those four times over, copies, so that the
+#     run lasts seconds), one transaction per batch.  Limit: the same
 #     rows in a plain table, drained by UPDATE ... FOR UPDATE SKIP LOCKED
 #     (the lease) and a DELETE of the leased rows into another table, in the
 #     same transaction, the same batches and clients.  Goal: >= 0.8x.
@@ -65,8 +66,11 @@ CREATE TABLE bench.q (id bigint PRIMARY KEY, run_at timestamptz NOT NULL, lease_
 CREATE INDEX ON bench.q (run_at);
 CREATE TABLE bench.done (id bigint, payload jsonb);
 SQL
+# jobs a consumer run drains: batches of 100 four times N, so that their
+# runs last seconds, as those of batches of 1 do, not one
+drained() { if [ "$1" -ge 100 ]; then echo $((N * 4)); else echo "$N"; fi; }
 consume_run() {
-	local batch=$1 per_client=$(( N / CLIENTS / $1 )) out
+	local batch=$1 per_client=$(( $(drained "$1") / CLIENTS / $1 )) out
 	cat >"$W/ack_$batch.sql" <<SQL
 BEGIN;
 SELECT scheduled_jobs.ack_many(array_agg(id)) FROM scheduled_jobs.claim('sja', $batch, '1 minute');
@@ -76,9 +80,9 @@ SQL
 	RATE=$(calc "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1) * $batch")
 }
 limit_run() {
-	local batch=$1 per_client=$(( N / CLIENTS / $1 )) out
+	local batch=$1 per_client=$(( $(drained "$1") / CLIENTS / $1 )) out
 	q "TRUNCATE bench.q, bench.done; INSERT INTO bench.q SELECT g, now() - interval '1 s', NULL, jsonb_build_object('i', g)
-	   FROM generate_series(1, $N + 1000) g; VACUUM ANALYZE bench.q; CHECKPOINT" >/dev/null
+	   FROM generate_series(1, $(drained "$1") + 1000) g; VACUUM ANALYZE bench.q; CHECKPOINT" >/dev/null
 	# Two statements, as claim() and ack_many() are: one UPDATE cannot be
 	# followed by a DELETE of the same rows in the same statement (the
 	# DELETE of a row the statement already updated does nothing), so the
@@ -100,19 +104,27 @@ SQL
 	[ "$(q "SELECT count(*) FROM bench.done")" -ge $((per_client * CLIENTS * batch)) ] || die "the limit's drain moved too few rows"
 }
 q "CREATE TABLE bench.inflight AS SELECT * FROM scheduled_jobs.jobs WHERE channel = 'sja'" >/dev/null
-# Each consumer run lasts about a second on this machine: the limit runs
-# before and after it, and the row shows their mean (as the firing row does).
+# the in-flight jobs four times over, the copies under ids past the others'
+off=$(q "SELECT max(id) FROM scheduled_jobs.jobs")
+q "CREATE TABLE bench.inflight4 AS SELECT * FROM bench.inflight" >/dev/null
+for k in 1 2 3; do
+	q "UPDATE bench.inflight SET id = id + $off; INSERT INTO bench.inflight4 SELECT * FROM bench.inflight" >/dev/null
+done
+q "UPDATE bench.inflight SET id = id - 3 * $off" >/dev/null
+# The limit runs before and after each consumer run, and the row shows their
+# mean (as the firing row does).
 for batch in 1 100; do
-	log "ack: limit, batches of $batch"
+	log "ack: limit, batches of $batch ($(drained "$batch") jobs)"
 	limit_run "$batch"; L1=$RATE
+	copy=bench.inflight; [ "$(drained "$batch")" = "$N" ] || copy=bench.inflight4
 	q "DELETE FROM scheduled_jobs.jobs WHERE channel = 'sja'; DELETE FROM scheduled_jobs.job_history WHERE channel = 'sja';
-	   INSERT INTO scheduled_jobs.jobs OVERRIDING SYSTEM VALUE SELECT * FROM bench.inflight; VACUUM ANALYZE scheduled_jobs.jobs; CHECKPOINT" >/dev/null
+	   INSERT INTO scheduled_jobs.jobs OVERRIDING SYSTEM VALUE SELECT * FROM $copy; VACUUM ANALYZE scheduled_jobs.jobs; CHECKPOINT" >/dev/null
 	log "ack: claim + ack, batches of $batch"
 	consume_run "$batch"; C=$RATE
 	log "ack: limit again, batches of $batch"
 	limit_run "$batch"; L2=$RATE
 	L=$(mean "$L1" "$L2")
-	bench_row "acknowledged channel: claim + ack, $CLIENTS clients, batches of $batch" \
+	bench_row "acknowledged channel: claim + ack, $CLIENTS clients, batches of $batch ($(drained "$batch") jobs)" \
 		"jobs/s (limit: UPDATE … FOR UPDATE SKIP LOCKED, then DELETE of the leased rows, before and after)" \
 		"$C" "$L" "≥ 0.8× limit" "$(verdict "$C >= 0.8 * $L")"
 done
