@@ -36,9 +36,10 @@
  * Workers (scheduler, executors) lock rules with SKIP LOCKED: a rule that a
  * role's open transaction holds (pause_schedule, create_schedule ...) must
  * not stop the firing of anyone's jobs.  An occurrence that leaves the jobs
- * while its rule is held asks for a repair at commit (shmem.c), and the
- * scheduler then gives the schedule its next occurrence
- * (sj_repair_schedules), as it does for every schedule when it starts.
+ * (or is first delivered on an acknowledged channel) while its rule is held
+ * asks for a repair at commit (shmem.c), and the scheduler then counts it
+ * and gives the schedule its next occurrence (sj_repair_schedules), as it
+ * does for every schedule when it starts.
  */
 #include "postgres.h"
 
@@ -947,7 +948,7 @@ repair_schedule(const Stalled *st, TimestampTz now)
 	}
 	apply_changes(&c, 1);
 	ereport(LOG,
-			(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no pending occurrence: it goes on at its next one",
+			(errmsg("scheduled_jobs schedule " INT64_FORMAT " had no next occurrence: it goes on at its next one",
 					r->id)));
 	return true;
 }
