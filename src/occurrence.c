@@ -856,7 +856,7 @@ collect_stalled(void *arg)
 typedef struct Ended
 {
 	bool		found;
-	char	   *state;
+	const char *state;
 	TimestampTz finished_at;
 	char	   *error;
 } Ended;
@@ -893,14 +893,14 @@ count_stalled_occurrence(const Stalled *st, SjChange *c)
 	if (st->in_flight)
 	{
 		e.found = true;
-		e.state = "notified";
+		e.state = event_state(SJ_OCC_FIRED);
 		e.finished_at = st->delivered_at;
 	}
 	else
 		sj_owner_execute(&ended_plan, ended_sql, 1, argtypes, values, NULL, 1,
 						 collect_ended, &e);
-	if (!e.found || strcmp(e.state, "expired") == 0 ||
-		strcmp(e.state, "cancelled") == 0)
+	if (!e.found || strcmp(e.state, event_state(SJ_OCC_EXPIRED)) == 0 ||
+		strcmp(e.state, event_state(SJ_OCC_CANCELLED)) == 0)
 	{
 		c->skipped += 1;
 		return;
@@ -909,7 +909,7 @@ count_stalled_occurrence(const Stalled *st, SjChange *c)
 	c->last_at = st->next_at;
 	c->state = e.state;
 	c->finished_at = e.finished_at;
-	if (strcmp(e.state, "failed") == 0)
+	if (strcmp(e.state, event_state(SJ_OCC_FAILED)) == 0)
 		c->error = e.error ? e.error : "";
 }
 
