@@ -7,9 +7,12 @@
 #  2. Consumers: 4 pgbench clients claim and ack the in-flight jobs, in
 #     batches of 1 and of 100 (those four times over, copies, so that the
 #     run lasts seconds), one transaction per batch.  Limit: the same
-#     rows in a plain table, drained by UPDATE ... FOR UPDATE SKIP LOCKED
-#     (the lease) and a DELETE of the leased rows into another table, in the
-#     same transaction, the same batches and clients.  Goal: >= 0.8x.
+#     rows (copies of those jobs, every column) in a plain table with a
+#     primary key and an index on run_at, drained by UPDATE ... FOR UPDATE
+#     SKIP LOCKED (the lease) and a DELETE of the leased rows into another
+#     table of the same columns, in the same transaction, the same batches
+#     and clients.  Goal: >= 0.8x.  For information, the same drain of a
+#     narrow queue (id, run_at, lease_until, payload) of as many rows.
 . "$(dirname "$0")/common.sh"
 bench_init
 
@@ -62,9 +65,13 @@ bench_row "acknowledged channel: firing $N due jobs" "jobs/s until all received 
 # claim + ack, batches of $1: the in-flight jobs of sja (copied first, to be
 # drained again by the limit); sets RATE
 qs <<'SQL' >/dev/null || die setup
-CREATE TABLE bench.q (id bigint PRIMARY KEY, run_at timestamptz NOT NULL, lease_until timestamptz, payload jsonb);
+CREATE TABLE bench.q (LIKE scheduled_jobs.jobs);
+ALTER TABLE bench.q ADD PRIMARY KEY (id);
 CREATE INDEX ON bench.q (run_at);
-CREATE TABLE bench.done (id bigint, payload jsonb);
+CREATE TABLE bench.done (LIKE scheduled_jobs.jobs);
+CREATE TABLE bench.nq (id bigint PRIMARY KEY, run_at timestamptz NOT NULL, lease_until timestamptz, payload jsonb);
+CREATE INDEX ON bench.nq (run_at);
+CREATE TABLE bench.ndone (id bigint, payload jsonb);
 SQL
 # jobs a consumer run drains: batches of 100 four times N, so that their
 # runs last seconds, as those of batches of 1 do, not one
@@ -79,10 +86,22 @@ SQL
 	out=$(pgbench -n -c "$CLIENTS" -j 2 -t "$per_client" -f "$W/ack_$batch.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench ack"; }
 	RATE=$(calc "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1) * $batch")
 }
+# limit_run BATCH COPY: the drain of the rows of COPY (the jobs in flight)
+# in bench.q; limit_run BATCH narrow: of as many in bench.nq.  Either with
+# 1000 rows more, so that the last batches find some.  Sets RATE.
 limit_run() {
-	local batch=$1 per_client=$(( $(drained "$1") / CLIENTS / $1 )) out
-	q "TRUNCATE bench.q, bench.done; INSERT INTO bench.q SELECT g, now() - interval '1 s', NULL, jsonb_build_object('i', g)
-	   FROM generate_series(1, $(drained "$1") + 1000) g; VACUUM ANALYZE bench.q; CHECKPOINT" >/dev/null
+	local batch=$1 per_client=$(( $(drained "$1") / CLIENTS / $1 )) out q=bench.q done=bench.done cols='q.*'
+	if [ "$2" = narrow ]; then
+		q=bench.nq done=bench.ndone cols='q.id, q.payload'
+		q "TRUNCATE $q, $done; INSERT INTO $q SELECT g, now() - interval '1 s', NULL, jsonb_build_object('i', g)
+		   FROM generate_series(1, $(drained "$1") + 1000) g" >/dev/null
+	else
+		q "TRUNCATE $q, $done; INSERT INTO $q SELECT * FROM $2;
+		   UPDATE $q SET id = -id WHERE id IN (SELECT id FROM $2 ORDER BY id LIMIT 1000);
+		   INSERT INTO $q SELECT * FROM $2 ORDER BY id LIMIT 1000;
+		   UPDATE $q SET run_at = now() - interval '1 s', lease_until = NULL" >/dev/null
+	fi
+	q "VACUUM ANALYZE $q; CHECKPOINT" >/dev/null
 	# Two statements, as claim() and ack_many() are: one UPDATE cannot be
 	# followed by a DELETE of the same rows in the same statement (the
 	# DELETE of a row the statement already updated does nothing), so the
@@ -90,18 +109,18 @@ limit_run() {
 	# both sides make three round trips per transaction.
 	cat >"$W/raw_$batch.sql" <<SQL
 BEGIN \\;
-WITH c AS (SELECT id FROM bench.q WHERE run_at <= now() ORDER BY run_at LIMIT $batch FOR UPDATE SKIP LOCKED),
-l AS (UPDATE bench.q q SET lease_until = now() + interval '1 minute', run_at = now() + interval '1 minute'
+WITH c AS (SELECT id FROM $q WHERE run_at <= now() ORDER BY run_at LIMIT $batch FOR UPDATE SKIP LOCKED),
+l AS (UPDATE $q q SET lease_until = now() + interval '1 minute', run_at = now() + interval '1 minute'
       FROM c WHERE q.id = c.id RETURNING q.id)
 SELECT array_agg(id) AS ids FROM l \\gset
-WITH d AS (DELETE FROM bench.q q WHERE q.id = ANY (':ids'::bigint[]) RETURNING q.id, q.payload)
-INSERT INTO bench.done SELECT id, payload FROM d;
+WITH d AS (DELETE FROM $q q WHERE q.id = ANY (':ids'::bigint[]) RETURNING $cols)
+INSERT INTO $done SELECT * FROM d;
 COMMIT;
 SQL
 	out=$(pgbench -n -c "$CLIENTS" -j 2 -t "$per_client" -f "$W/raw_$batch.sql" "$DB" 2>&1) || { echo "$out" >&2; die "pgbench raw"; }
 	RATE=$(calc "$(echo "$out" | sed -n 's/^tps = \([0-9.]*\).*/\1/p' | head -1) * $batch")
 	# the drain must have moved the rows, not only leased them
-	[ "$(q "SELECT count(*) FROM bench.done")" -ge $((per_client * CLIENTS * batch)) ] || die "the limit's drain moved too few rows"
+	[ "$(q "SELECT count(*) FROM $done")" -ge $((per_client * CLIENTS * batch)) ] || die "the limit's drain moved too few rows"
 }
 q "CREATE TABLE bench.inflight AS SELECT * FROM scheduled_jobs.jobs WHERE channel = 'sja'" >/dev/null
 # the in-flight jobs four times over, the copies under ids past the others'
@@ -114,19 +133,24 @@ q "UPDATE bench.inflight SET id = id - 3 * $off" >/dev/null
 # The limit runs before and after each consumer run, and the row shows their
 # mean (as the firing row does).
 for batch in 1 100; do
-	log "ack: limit, batches of $batch ($(drained "$batch") jobs)"
-	limit_run "$batch"; L1=$RATE
 	copy=bench.inflight; [ "$(drained "$batch")" = "$N" ] || copy=bench.inflight4
+	log "ack: limit, batches of $batch ($(drained "$batch") jobs)"
+	limit_run "$batch" "$copy"; L1=$RATE
 	q "DELETE FROM scheduled_jobs.jobs WHERE channel = 'sja'; DELETE FROM scheduled_jobs.job_history WHERE channel = 'sja';
 	   INSERT INTO scheduled_jobs.jobs OVERRIDING SYSTEM VALUE SELECT * FROM $copy; VACUUM ANALYZE scheduled_jobs.jobs; CHECKPOINT" >/dev/null
 	log "ack: claim + ack, batches of $batch"
 	consume_run "$batch"; C=$RATE
 	log "ack: limit again, batches of $batch"
-	limit_run "$batch"; L2=$RATE
+	limit_run "$batch" "$copy"; L2=$RATE
 	L=$(mean "$L1" "$L2")
+	log "ack: the narrow queue, batches of $batch"
+	limit_run "$batch" narrow; LN=$RATE
 	bench_row "acknowledged channel: claim + ack, $CLIENTS clients, batches of $batch ($(drained "$batch") jobs)" \
-		"jobs/s (limit: UPDATE … FOR UPDATE SKIP LOCKED, then DELETE of the leased rows, before and after)" \
+		"jobs/s (limit: the same rows in a plain table, UPDATE … FOR UPDATE SKIP LOCKED, then DELETE of the leased rows into another, before and after)" \
 		"$C" "$L" "≥ 0.8× limit" "$(verdict "$C >= 0.8 * $L")"
+	bench_row "acknowledged channel: the same beside a narrow queue" \
+		"jobs/s (limit: the same drain of a queue of id, run_at, lease_until, payload, after)" \
+		"$C" "$LN" "information" "-"
 done
 
 bench_db_drop
