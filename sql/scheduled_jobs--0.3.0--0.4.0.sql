@@ -163,7 +163,9 @@ CREATE INDEX jobs_leased ON scheduled_jobs.jobs (channel, due_at)
 COMMENT ON INDEX scheduled_jobs.jobs_unleased IS 'jobs in flight that no consumer holds, for claim()';
 COMMENT ON INDEX scheduled_jobs.jobs_leased IS 'jobs in flight that a consumer holds';
 -- (in_flight counts both: no index holds due_at IS NOT NULL alone now)
-CREATE OR REPLACE VIEW scheduled_jobs.channels AS
+-- (in_flight and dead_letters: of the jobs the caller may see, by the
+-- policies of jobs and job_history, as the invoker)
+CREATE OR REPLACE VIEW scheduled_jobs.channels WITH (security_invoker = true) AS
 SELECT s.channel, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, s.configured_at,
 	(SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs j
 	 WHERE j.channel OPERATOR(pg_catalog.=) s.channel AND j.due_at IS NOT NULL AND j.lease_until IS NULL)
@@ -175,6 +177,10 @@ SELECT s.channel, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, s.conf
 	(SELECT pg_catalog.array_agg(g.consumer ORDER BY g.consumer::pg_catalog.text) FROM scheduled_jobs.channel_grants g
 	 WHERE g.channel OPERATOR(pg_catalog.=) s.channel) AS consumers
 FROM scheduled_jobs.channel_settings s;
+COMMENT ON VIEW scheduled_jobs.channels IS
+	'acknowledged channels with their settings, counts of jobs in flight and of dead letters (of the jobs the caller may see), and their consumers';
+COMMENT ON COLUMN scheduled_jobs.channels.in_flight IS 'jobs delivered and not acknowledged yet, of those the caller may see';
+COMMENT ON COLUMN scheduled_jobs.channels.dead_letters IS 'jobs kept as dead letters in job_history (state dead), of those the caller may see';
 CREATE INDEX jobs_schedule_id ON scheduled_jobs.jobs (schedule_id)
 	WHERE schedule_id IS NOT NULL;
 -- No index holds a column that firing changes (job_id, next_at, the

@@ -264,7 +264,7 @@ GRANT SELECT ON scheduled_jobs.channel_settings, scheduled_jobs.channel_grants T
 SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.channel_settings', '');
 SELECT pg_catalog.pg_extension_config_dump('scheduled_jobs.channel_grants', '');
 
-CREATE VIEW scheduled_jobs.channels AS
+CREATE VIEW scheduled_jobs.channels WITH (security_invoker = true) AS
 SELECT s.channel, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, s.configured_at,
 	(SELECT pg_catalog.count(*) FROM scheduled_jobs.jobs j
 	 WHERE j.channel OPERATOR(pg_catalog.=) s.channel AND j.due_at IS NOT NULL AND j.lease_until IS NULL)
@@ -277,15 +277,15 @@ SELECT s.channel, s.ack_timeout, s.max_deliveries, s.dead_letter_channel, s.conf
 	 WHERE g.channel OPERATOR(pg_catalog.=) s.channel) AS consumers
 FROM scheduled_jobs.channel_settings s;
 COMMENT ON VIEW scheduled_jobs.channels IS
-	'acknowledged channels with their settings, counts of jobs in flight and of dead letters, and their consumers';
+	'acknowledged channels with their settings, counts of jobs in flight and of dead letters (of the jobs the caller may see), and their consumers';
 GRANT SELECT ON scheduled_jobs.channels TO PUBLIC;
 COMMENT ON COLUMN scheduled_jobs.channels.channel IS 'the channel';
 COMMENT ON COLUMN scheduled_jobs.channels.ack_timeout IS 'time a delivered job waits for its acknowledgement before it is delivered again (doubling each time)';
 COMMENT ON COLUMN scheduled_jobs.channels.max_deliveries IS 'deliveries after which an unacknowledged job is kept as a dead letter';
 COMMENT ON COLUMN scheduled_jobs.channels.dead_letter_channel IS 'channel NOTIFYed once for each dead letter, or NULL';
 COMMENT ON COLUMN scheduled_jobs.channels.configured_at IS 'when the settings were last changed';
-COMMENT ON COLUMN scheduled_jobs.channels.in_flight IS 'jobs delivered and not acknowledged yet';
-COMMENT ON COLUMN scheduled_jobs.channels.dead_letters IS 'jobs kept as dead letters in job_history (state dead)';
+COMMENT ON COLUMN scheduled_jobs.channels.in_flight IS 'jobs delivered and not acknowledged yet, of those the caller may see';
+COMMENT ON COLUMN scheduled_jobs.channels.dead_letters IS 'jobs kept as dead letters in job_history (state dead), of those the caller may see';
 COMMENT ON COLUMN scheduled_jobs.channels.consumers IS 'roles granted the channel with grant_channel()';
 
 -- Administration of channels: run by roles that may write the tables above

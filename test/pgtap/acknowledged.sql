@@ -21,7 +21,7 @@ BEGIN
 	END LOOP;
 END $$;
 
-SELECT plan(38);
+SELECT plan(40);
 
 CREATE ROLE sj_ak_app NOLOGIN;
 CREATE ROLE sj_ak_mailer NOLOGIN;
@@ -182,6 +182,19 @@ SELECT is((SELECT array_agg(id) FROM scheduled_jobs.unacknowledged('sj_ak_mix'))
 	'all four');
 SELECT is((SELECT in_flight FROM scheduled_jobs.channels WHERE channel = 'sj_ak_mix'), 4::bigint,
 	'the channels view counts both');
+
+-- 11. the channels view counts only the jobs the caller may see: none of
+-- another role's, all of a channel granted to it
+SET ROLE sj_ak_other;
+SELECT is((SELECT in_flight FROM scheduled_jobs.channels WHERE channel = 'sj_ak_mix'), 0::bigint,
+	'another role counts none of the jobs in flight');
+RESET ROLE;
+SELECT scheduled_jobs.grant_channel('sj_ak_mix', 'sj_ak_other') AS g \gset
+SET ROLE sj_ak_other;
+SELECT is((SELECT in_flight FROM scheduled_jobs.channels WHERE channel = 'sj_ak_mix'), 4::bigint,
+	'a consumer granted the channel counts them all');
+RESET ROLE;
+SELECT scheduled_jobs.revoke_channel('sj_ak_mix', 'sj_ak_other') AS r \gset
 
 -- clean up
 SELECT count(scheduled_jobs.cancel_job(id)) AS cancelled FROM scheduled_jobs.jobs WHERE channel LIKE 'sj\_ak%' \gset
