@@ -67,7 +67,7 @@ async function drain(client, args) {
   }
 }
 
-async function consume(args) {
+async function consume(args, connected) {
   const client = new Client({ application_name: args.applicationName });
   let wake = null;
   let lost = null;
@@ -76,6 +76,7 @@ async function consume(args) {
   await client.connect();
   try {
     await client.query(`LISTEN ${quoteIdent(args.channel)}`);
+    connected();
     for (;;) {
       await drain(client, args);
       if (args.untilIdle) {
@@ -97,10 +98,12 @@ async function consume(args) {
 
 async function main() {
   const args = parseArgs(process.argv.slice(2));
+  // the delay grows while reconnecting fails, and starts again at 100 ms
+  // once a connection is listening
   let delay = 100;
   for (;;) {
     try {
-      await consume(args);
+      await consume(args, () => { delay = 100; });
       return 0;
     } catch (e) {
       console.error(`consumer: connection lost (${e.message}), reconnecting`);

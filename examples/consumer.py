@@ -52,13 +52,14 @@ def drain(conn, channel, outbox, batch, lease):
             return n
 
 
-def consume(args):
+def consume(args, connected):
     conn = psycopg.connect(args.dsn, autocommit=True,
                            application_name=args.application_name)
     # the notification only wakes us: the claim below gets its job
     conn.add_notify_handler(lambda notify: None)
     try:
         conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(args.channel)))
+        connected()
         drain(conn, args.channel, args.outbox, args.batch, args.lease)
         while True:
             # a notification, or a second without one: claim again
@@ -85,16 +86,18 @@ def main():
     p.add_argument("--until-idle", action="store_true",
                    help="exit once the channel has no job left (for tests)")
     args = p.parse_args()
-    delay = 0.1
+    # the delay grows while reconnecting fails, and starts again at 0.1 s
+    # once a connection is listening
+    retry = {"delay": 0.1}
     while True:
         try:
-            consume(args)
+            consume(args, lambda: retry.update(delay=0.1))
             return 0
         except psycopg.OperationalError as e:
             print(f"consumer: connection lost ({str(e).strip()}), reconnecting",
                   file=sys.stderr, flush=True)
-            time.sleep(delay)
-            delay = min(delay * 2, 5.0)
+            time.sleep(retry["delay"])
+            retry["delay"] = min(retry["delay"] * 2, 5.0)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ use Time::HiRes qw(time);
 
 use IO::Socket::INET;
 
-our @EXPORT = qw(connect_db poll free_port consumers_exactly_once);
+our @EXPORT = qw(connect_db poll free_port consumers_exactly_once reconnects_quickly);
 
 # connect_db($db): a connection in autocommit mode that raises on error;
 # retried for up to 10 s while the server is not ready (e.g. in crash
@@ -143,6 +143,68 @@ sub consumers_exactly_once
 		WHERE o.payload <> h.payload}), 0, "$opt{name}: each effect has its job's payload");
 	$dbh->disconnect;
 	$admin->do("DROP DATABASE $db");
+	return;
+}
+
+# reconnects_quickly(name => ..., command => sub { my ($dsn) = @_; ... })
+# One consumer on a channel that keeps a job for later (so that
+# --until-idle never ends it), its connection terminated 8 times in a row,
+# each time once it is back: each reconnect must take under a second, as
+# the first does.  A retry delay that kept growing after a successful
+# reconnect would reach 1.6 s at the fifth.
+sub reconnects_quickly
+{
+	my (%opt) = @_;
+	my $db = "sj_reconnect_$opt{name}";
+	my $admin = connect_db('postgres');
+	$admin->do("DROP DATABASE IF EXISTS $db");
+	$admin->do("CREATE DATABASE $db");
+	my $dbh = connect_db($db);
+	$dbh->do(q{CREATE EXTENSION scheduled_jobs});
+	$dbh->do(q{CREATE SCHEMA sjc});
+	$dbh->do(q{CREATE TABLE sjc.outbox (job_id bigint NOT NULL, payload jsonb NOT NULL)});
+	$dbh->do(q{SELECT scheduled_jobs.configure_channel('sjc', '1 second')});
+	$dbh->do(q{SELECT scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sjc')});
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		$ENV{PGDATABASE} = $db;
+		open(STDERR, '>', "$ENV{TESTDIR}/reconnect_$opt{name}.log") if $ENV{TESTDIR};
+		my @cmd = $opt{command}->("host=$ENV{PGHOST} port=$ENV{PGPORT} user=$ENV{PGUSER} dbname=$db");
+		exec(@cmd) or die "exec $cmd[0]: $!";
+	}
+	my $backend = sub {
+		my ($not) = @_;
+		my $deadline = time() + 10;
+		while (time() < $deadline)
+		{
+			my $be = $admin->selectrow_array(q{
+				SELECT pid FROM pg_stat_activity WHERE datname = ? AND application_name = 'sjc_consumer'
+				  AND pid <> ? AND state IS NOT NULL LIMIT 1}, undef, $db, $not);
+			return $be if $be;
+			select(undef, undef, undef, 0.01);
+		}
+		return undef;
+	};
+	my $be = $backend->(0);
+	my @took;
+	for my $i (1 .. 8)
+	{
+		last unless $be;
+		$admin->do(q{SELECT pg_terminate_backend(?)}, undef, $be);
+		my $t0 = time();
+		$be = $backend->($be);
+		push @took, time() - $t0;
+	}
+	my $slowest = (sort { $b <=> $a } @took)[0] // 99;
+	Test::More::ok(@took == 8 && $slowest < 1,
+		sprintf("$opt{name}: reconnected within a second after each of 8 terminations in a row (%d, the slowest in %.2f s)",
+			scalar @took, $slowest));
+	kill 'TERM', $pid;
+	waitpid($pid, 0);
+	$dbh->disconnect;
+	$admin->do("DROP DATABASE $db WITH (FORCE)");
 	return;
 }
 

@@ -15,9 +15,11 @@ mkdir $dir;
 my $out = `cd '$dir' && npm install --no-audit --no-fund --loglevel=error pg\@8 2>&1`;
 is($?, 0, 'npm install pg') or diag($out);
 $ENV{NODE_PATH} = "$dir/node_modules";
-consumers_exactly_once(name => 'node', command => sub {
+my $command = sub {
 	my ($dsn) = @_;
 	return ('node', "$repo/examples/consumer.js", '--outbox', 'sjc.outbox', '--batch', '5',
 		'--lease', '2 seconds', '--application-name', 'sjc_consumer', '--until-idle', 'sjc');
-});
+};
+consumers_exactly_once(name => 'node', command => $command);
+reconnects_quickly(name => 'node', command => $command);
 done_testing();

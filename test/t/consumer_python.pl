@@ -9,10 +9,12 @@ use SjTest;
 use Test::More;
 
 my $repo = $ENV{SJ_REPO} // "$FindBin::RealBin/../..";
-consumers_exactly_once(name => 'python', command => sub {
+my $command = sub {
 	my ($dsn) = @_;
 	return ('/usr/bin/python3', "$repo/examples/consumer.py", '--dsn', $dsn,
 		'--outbox', 'sjc.outbox', '--batch', '5', '--lease', '2 seconds',
 		'--application-name', 'sjc_consumer', '--until-idle', 'sjc');
-});
+};
+consumers_exactly_once(name => 'python', command => $command);
+reconnects_quickly(name => 'python', command => $command);
 done_testing();
