@@ -81,7 +81,7 @@ procedure_run() {
 
 # "pid cpu_ms" of each of the extension's processes; cpu_since FILE N: the
 # CPU ms per 1000 jobs they used since that snapshot, for N jobs (a process
-# started since counts from 0).  Throughput alone moves by 20% from run to
+# started since counts from 0).  Throughput alone moves by up to 40% from run to
 # run on a shared machine; the workers' CPU is what keeping counts costs.
 cpu_snapshot() { local p; for p in $(sj_pids); do echo "$p $(proc_figures "$p" | cut -d' ' -f1)"; done; }
 cpu_since() {
