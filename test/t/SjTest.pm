@@ -149,9 +149,9 @@ sub consumers_exactly_once
 # reconnects_quickly(name => ..., command => sub { my ($dsn) = @_; ... })
 # One consumer on a channel that keeps a job for later (so that
 # --until-idle never ends it), its connection terminated 8 times in a row,
-# each time once it is back: each reconnect must take under a second, as
-# the first does.  A retry delay that kept growing after a successful
-# reconnect would reach 1.6 s at the fifth.
+# each time once it is back: each reconnect must take under 2.5 s (the
+# first takes some 0.1 s).  A retry delay that kept growing after a
+# successful reconnect would reach 3.2 s at the sixth and 5 s after.
 sub reconnects_quickly
 {
 	my (%opt) = @_;
@@ -198,8 +198,8 @@ sub reconnects_quickly
 		push @took, time() - $t0;
 	}
 	my $slowest = (sort { $b <=> $a } @took)[0] // 99;
-	Test::More::ok(@took == 8 && $slowest < 1,
-		sprintf("$opt{name}: reconnected within a second after each of 8 terminations in a row (%d, the slowest in %.2f s)",
+	Test::More::ok(@took == 8 && $slowest < 2.5,
+		sprintf("$opt{name}: reconnected within 2.5 s after each of 8 terminations in a row (%d, the slowest in %.2f s)",
 			scalar @took, $slowest));
 	kill 'TERM', $pid;
 	waitpid($pid, 0);
