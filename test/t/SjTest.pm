@@ -66,6 +66,38 @@ sub free_port
 	}
 }
 
+# consumer_db($db): ($admin, $dbh), connections to postgres and to $db,
+# made anew with the extension and an outbox table sjc.outbox for the
+# consumers' effects.
+sub consumer_db
+{
+	my ($db) = @_;
+	my $admin = connect_db('postgres');
+	$admin->do("DROP DATABASE IF EXISTS $db");
+	$admin->do("CREATE DATABASE $db");
+	my $dbh = connect_db($db);
+	$dbh->do(q{CREATE EXTENSION scheduled_jobs});
+	$dbh->do(q{CREATE SCHEMA sjc});
+	$dbh->do(q{CREATE TABLE sjc.outbox (job_id bigint NOT NULL, payload jsonb NOT NULL)});
+	return ($admin, $dbh);
+}
+
+# start_consumer($command, $db, $port, $log): the pid of a consumer run as
+# $command->($dsn) (a list for exec; PGPORT and PGDATABASE set for it), its
+# stderr in $TESTDIR/$log.
+sub start_consumer
+{
+	my ($command, $db, $port, $log) = @_;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	return $pid if $pid;
+	$ENV{PGDATABASE} = $db;
+	$ENV{PGPORT} = $port;
+	open(STDERR, '>', "$ENV{TESTDIR}/$log") if $ENV{TESTDIR};
+	my @cmd = $command->("host=$ENV{PGHOST} port=$port user=$ENV{PGUSER} dbname=$db");
+	exec(@cmd) or die "exec $cmd[0]: $!";
+}
+
 # consumers_exactly_once(name => ..., command => sub { my ($dsn) = @_; ... },
 #                        consumers => 2, port => $ENV{PGPORT}, db => ...)
 # The scenario of the consumer tests (consumer_*.pl): a database with an
@@ -80,33 +112,14 @@ sub consumers_exactly_once
 	my $N = 300;
 	my $db = $opt{db} // "sj_consumer_$opt{name}";
 	my $port = $opt{port} // $ENV{PGPORT};
-	my $admin = connect_db('postgres');
-	$admin->do("DROP DATABASE IF EXISTS $db");
-	$admin->do("CREATE DATABASE $db");
-	my $dbh = connect_db($db);
-	$dbh->do(q{CREATE EXTENSION scheduled_jobs});
-	$dbh->do(q{CREATE SCHEMA sjc});
-	$dbh->do(q{CREATE TABLE sjc.outbox (job_id bigint NOT NULL, payload jsonb NOT NULL)});
+	my ($admin, $dbh) = consumer_db($db);
 	$dbh->do(q{SELECT scheduled_jobs.configure_channel('sjc', '1 second', 50)});
 	# due over the next 3 seconds, so that consumers are cut off in the middle
 	$dbh->do(qq{SELECT scheduled_jobs.schedule_job(now() + (i % 30) * interval '100 ms',
 		channel => 'sjc', payload => jsonb_build_object('i', i)) FROM generate_series(1, $N) i});
 
-	my @pids;
-	for my $c (1 .. ($opt{consumers} // 2))
-	{
-		my $pid = fork();
-		die "fork: $!" unless defined $pid;
-		if ($pid == 0)
-		{
-			$ENV{PGDATABASE} = $db;
-			$ENV{PGPORT} = $port;
-			open(STDERR, '>', "$ENV{TESTDIR}/consumer_$opt{name}_$c.log") if $ENV{TESTDIR};
-			my @cmd = $opt{command}->("host=$ENV{PGHOST} port=$port user=$ENV{PGUSER} dbname=$db");
-			exec(@cmd) or die "exec $cmd[0]: $!";
-		}
-		push @pids, $pid;
-	}
+	my @pids = map { start_consumer($opt{command}, $db, $port, "consumer_$opt{name}_$_.log") }
+		1 .. ($opt{consumers} // 2);
 
 	my $kills = 0;
 	my $until = time() + 5;
@@ -156,24 +169,10 @@ sub reconnects_quickly
 {
 	my (%opt) = @_;
 	my $db = "sj_reconnect_$opt{name}";
-	my $admin = connect_db('postgres');
-	$admin->do("DROP DATABASE IF EXISTS $db");
-	$admin->do("CREATE DATABASE $db");
-	my $dbh = connect_db($db);
-	$dbh->do(q{CREATE EXTENSION scheduled_jobs});
-	$dbh->do(q{CREATE SCHEMA sjc});
-	$dbh->do(q{CREATE TABLE sjc.outbox (job_id bigint NOT NULL, payload jsonb NOT NULL)});
+	my ($admin, $dbh) = consumer_db($db);
 	$dbh->do(q{SELECT scheduled_jobs.configure_channel('sjc', '1 second')});
 	$dbh->do(q{SELECT scheduled_jobs.schedule_job(now() + interval '1 hour', channel => 'sjc')});
-	my $pid = fork();
-	die "fork: $!" unless defined $pid;
-	if ($pid == 0)
-	{
-		$ENV{PGDATABASE} = $db;
-		open(STDERR, '>', "$ENV{TESTDIR}/reconnect_$opt{name}.log") if $ENV{TESTDIR};
-		my @cmd = $opt{command}->("host=$ENV{PGHOST} port=$ENV{PGPORT} user=$ENV{PGUSER} dbname=$db");
-		exec(@cmd) or die "exec $cmd[0]: $!";
-	}
+	my $pid = start_consumer($opt{command}, $db, $ENV{PGPORT}, "reconnect_$opt{name}.log");
 	my $backend = sub {
 		my ($not) = @_;
 		my $deadline = time() + 10;
