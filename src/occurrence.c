@@ -861,20 +861,28 @@ typedef struct Ended
 	char	   *error;
 } Ended;
 
+/*
+ * The strings are copied out of SPI's memory, which SPI_finish frees when
+ * sj_owner_execute returns, into the transaction's, where the repair's
+ * change reads them (as collect_stalled keeps its list there).
+ */
 static void
 collect_ended(void *arg)
 {
 	Ended	   *e = arg;
 	bool		isnull;
 	Datum		d;
+	MemoryContext old;
 
 	if (SPI_processed == 0)
 		return;
+	old = MemoryContextSwitchTo(CurTransactionContext);
 	e->found = true;
 	e->state = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull);
 	e->finished_at = isnull ? 0 : DatumGetTimestampTz(d);
 	e->error = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	MemoryContextSwitchTo(old);
 }
 
 /*
